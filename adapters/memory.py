@@ -1,0 +1,185 @@
+"""In-memory fakes of both ports, shipped beside the real adapters (as httpx ships
+MockTransport) so that the entrypoints run end to end with no vendor network."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import itertools
+import uuid
+from collections import deque
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from adapters.png import solid_png
+from application.ports import ImageProvider, ImageStore
+from domain.catalog import STANDARD_RATIOS, ModelSpec
+from domain.errors import AppError, ImageNotFound
+from domain.images import GeneratedImage, ProviderResult, StoredImage, Usage
+from domain.normalized import ProviderRequest
+from domain.options import Operation, OutputFormat, Quality, SizeTier
+
+
+def _fake_pixels() -> dict[tuple[SizeTier, str], tuple[int, int]]:
+    edges = {SizeTier.S: 64, SizeTier.M: 128, SizeTier.L: 256}
+    table = {}
+    for tier, edge in edges.items():
+        for ratio in STANDARD_RATIOS:
+            w, h = (float(x) for x in ratio.split(":"))
+            scale = edge / max(w, h)
+            table[(tier, ratio)] = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return table
+
+
+FAKE_MODELS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        provider="fake",
+        model="fake-image",
+        family="fake",
+        description="Scriptable in-memory model for tests.",
+        max_n=10,
+        max_input_images=16,
+        mask=True,
+        transparency=True,
+        output_formats=(OutputFormat.PNG, OutputFormat.WEBP, OutputFormat.JPEG),
+        aspect_ratios=STANDARD_RATIOS,
+        size_tiers={SizeTier.S: "small", SizeTier.M: "medium", SizeTier.L: "large"},
+        pixel_sizes=_fake_pixels(),
+        qualities={Quality.DRAFT: "low", Quality.STANDARD: "medium", Quality.HIGH: "high"},
+    ),
+    ModelSpec(
+        provider="fake",
+        model="fake-single",
+        family="fake",
+        description="One image per call, no mask, no transparency: exercises fan-out.",
+        max_n=1,
+        max_input_images=3,
+        aspect_ratios=("1:1", "3:2", "2:3", "16:9"),
+        size_tiers={SizeTier.S: "1K", SizeTier.M: "2K"},
+    ),
+    ModelSpec(
+        provider="fake",
+        model="fake-generate-only",
+        family="fake",
+        description="Generates only.",
+        operations=frozenset({Operation.GENERATE}),
+        max_n=4,
+        size_tiers={SizeTier.S: "1K"},
+    ),
+)
+
+
+class FakeImageProvider(ImageProvider):
+    """Scriptable fake vendor.
+
+    Each call pops the next scripted outcome (an AppError instance to raise, or None for a
+    normal answer); with an empty script every call succeeds. ``latency`` delays each call.
+    ``calls`` records every request, ``cancelled`` counts calls cancelled mid-flight.
+    """
+
+    def __init__(
+        self,
+        provider_id: str = "fake",
+        catalog: Sequence[ModelSpec] = FAKE_MODELS,
+        latency: float = 0.0,
+        size: tuple[int, int] | None = None,
+    ) -> None:
+        self.provider_id = provider_id
+        self._catalog = tuple(catalog)
+        self.latency = latency
+        self.size = size
+        self.script: deque[AppError | None] = deque()
+        self.calls: list[ProviderRequest] = []
+        self.cancelled = 0
+        self.closed = False
+
+    def fail_next(self, *errors: AppError | None) -> FakeImageProvider:
+        self.script.extend(errors)
+        return self
+
+    def catalog(self) -> Sequence[ModelSpec]:
+        return self._catalog
+
+    async def models(self) -> Sequence[ModelSpec]:
+        return self._catalog
+
+    async def generate(self, request: ProviderRequest) -> ProviderResult:
+        return await self._answer(request)
+
+    async def edit(self, request: ProviderRequest) -> ProviderResult:
+        return await self._answer(request)
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+    async def _answer(self, request: ProviderRequest) -> ProviderResult:
+        self.calls.append(request)
+        outcome = self.script.popleft() if self.script else None
+        try:
+            if self.latency:
+                await asyncio.sleep(self.latency)
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        if outcome is not None:
+            raise outcome
+        width, height = self.size or (request.width or 64, request.height or 64)
+        shade = len(self.calls) % 200
+        images = tuple(
+            GeneratedImage(
+                data=solid_png(width, height, (shade, index * 20 % 256, 128, 255)),
+                media_type="image/png",
+                width=width,
+                height=height,
+                provider=self.provider_id,
+                model=request.model,
+            )
+            for index in range(request.n)
+        )
+        return ProviderResult(
+            images=images,
+            usage=Usage(input_tokens=10, output_tokens=100 * request.n, total_tokens=10 + 100 * request.n),
+            used={"size": f"{width}x{height}", "quality": request.quality},
+        )
+
+
+class InMemoryImageStore(ImageStore):
+    """Keeps images in a dict; ids are random and unguessable like the filesystem store's."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, tuple[StoredImage, bytes]] = {}
+        self._order = itertools.count()
+
+    async def check_directory(self, directory: str | None) -> None:
+        return None
+
+    async def save(
+        self,
+        image: GeneratedImage,
+        *,
+        directory: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> StoredImage:
+        record = StoredImage(
+            id=uuid.uuid4().hex,
+            media_type=image.media_type,
+            width=image.width,
+            height=image.height,
+            byte_size=len(image.data),
+            sha256=hashlib.sha256(image.data).hexdigest(),
+            created_at=datetime.now(UTC),
+            metadata=dict(metadata or {}),
+        )
+        self._items[record.id] = (record, image.data)
+        return record
+
+    async def get(self, image_id: str) -> tuple[StoredImage, bytes]:
+        try:
+            return self._items[image_id]
+        except KeyError:
+            raise ImageNotFound(f"No stored image has id {image_id[:64]!r}.") from None
+
+    async def list_recent(self, limit: int = 20) -> list[StoredImage]:
+        records = [record for record, _ in self._items.values()]
+        return sorted(records, key=lambda r: r.created_at, reverse=True)[:limit]

@@ -1,0 +1,110 @@
+"""The placeholder provider: offline, no key, draws a deterministic labelled image.
+
+It exists so a newcomer sees images flow end to end with no keys at all. Every image it makes
+says "PLACEHOLDER" on it, and its catalog entry says so too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Sequence
+
+from adapters.imaging import encode
+from application.ports import ImageProvider
+from domain.catalog import STANDARD_RATIOS, ModelSpec
+from domain.images import GeneratedImage, ProviderResult
+from domain.normalized import ProviderRequest
+from domain.options import Background, OutputFormat, Quality, SizeTier
+
+_LONG_EDGE = {SizeTier.S: 1024, SizeTier.M: 1536, SizeTier.L: 2048}
+
+
+def _pixel_table() -> dict[tuple[SizeTier, str], tuple[int, int]]:
+    table: dict[tuple[SizeTier, str], tuple[int, int]] = {}
+    for tier, edge in _LONG_EDGE.items():
+        for ratio in STANDARD_RATIOS:
+            w, h = (float(x) for x in ratio.split(":"))
+            scale = edge / max(w, h)
+            # Multiples of 16, like real vendors' sizes.
+            table[(tier, ratio)] = (round(w * scale / 16) * 16, round(h * scale / 16) * 16)
+    return table
+
+
+PLACEHOLDER_MODEL = ModelSpec(
+    provider="placeholder",
+    model="placeholder",
+    family="placeholder",
+    description="PLACEHOLDER: draws a labelled test card offline. Not a real image model.",
+    max_n=10,
+    max_input_images=16,
+    mask=True,
+    transparency=True,
+    output_formats=(OutputFormat.PNG, OutputFormat.WEBP, OutputFormat.JPEG),
+    aspect_ratios=STANDARD_RATIOS,
+    size_tiers={SizeTier.S: "1K", SizeTier.M: "1.5K", SizeTier.L: "2K"},
+    pixel_sizes=_pixel_table(),
+    qualities={Quality.DRAFT: "draft", Quality.STANDARD: "standard", Quality.HIGH: "high"},
+    native_negative_prompt=True,
+)
+
+
+class PlaceholderImageProvider(ImageProvider):
+    """Draws test cards with Pillow, off the event loop. Same request, same bytes."""
+
+    provider_id = "placeholder"
+
+    def catalog(self) -> Sequence[ModelSpec]:
+        return (PLACEHOLDER_MODEL,)
+
+    async def models(self) -> Sequence[ModelSpec]:
+        return self.catalog()
+
+    async def generate(self, request: ProviderRequest) -> ProviderResult:
+        return await asyncio.to_thread(self._draw_all, request)
+
+    async def edit(self, request: ProviderRequest) -> ProviderResult:
+        return await asyncio.to_thread(self._draw_all, request)
+
+    async def aclose(self) -> None:
+        return None
+
+    def _draw_all(self, request: ProviderRequest) -> ProviderResult:
+        images = tuple(self._draw(request, index) for index in range(request.n))
+        return ProviderResult(
+            images=images,
+            used={
+                "size": f"{request.width}x{request.height}",
+                "output_format": request.output_format.value,
+                "background": (request.background or Background.OPAQUE).value,
+            },
+        )
+
+    def _draw(self, request: ProviderRequest, index: int) -> GeneratedImage:
+        from PIL import Image, ImageDraw
+
+        assert request.width is not None and request.height is not None  # pixel-based spec
+        seed = hashlib.sha256(f"{request.prompt}|{index}".encode()).digest()
+        transparent = request.background is Background.TRANSPARENT
+        fill = (seed[0], seed[1], seed[2], 0 if transparent else 255)
+        image = Image.new("RGBA", (request.width, request.height), fill)
+        draw = ImageDraw.Draw(image)
+        w, h = request.width, request.height
+        ink = (255 - seed[0], 255 - seed[1], 255 - seed[2], 255)
+        draw.rectangle((w // 10, h // 10, w - w // 10, h - h // 10), outline=ink, width=max(2, w // 100))
+        draw.line((0, 0, w, h), fill=ink, width=2)
+        draw.line((0, h, w, 0), fill=ink, width=2)
+        label = f"PLACEHOLDER {w}x{h} #{index + 1}\n{request.operation.value}: {request.prompt[:60]}"
+        draw.multiline_text((w // 8, h // 8), label, fill=ink, font_size=max(12, w // 40))
+        fmt = request.output_format
+        data = encode(
+            image if fmt.has_alpha else image.convert("RGB"), fmt.value, quality=request.output_compression
+        )
+        return GeneratedImage(
+            data=data,
+            media_type=fmt.media_type,
+            width=w,
+            height=h,
+            provider=self.provider_id,
+            model=request.model,
+        )

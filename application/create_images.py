@@ -1,0 +1,231 @@
+"""The GenerateImage and EditImage use cases: route, plan, call the vendor, store, report."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from attrs import field, frozen
+
+from application.admission import InFlightLimit
+from application.policy import Plan, PolicyLimits, plan_request
+from application.ports import ImageProvider, ImageStore
+from application.retry import RetryPolicy
+from application.routing import ProviderRegistry
+from domain.errors import AppError, InvalidRequest
+from domain.images import GeneratedImage, ImageRequest, ProviderResult, StoredImage, Usage
+from domain.normalized import KnobWarning, ProviderRequest
+from domain.options import Operation
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[float, float | None, str], Awaitable[None]]
+
+
+@frozen
+class OutcomeImage:
+    """One image made by the call; ``stored`` is None when saving failed (then
+    ``storage_error`` says why, and the bytes are still returned)."""
+
+    image: GeneratedImage
+    stored: StoredImage | None
+    storage_error: Mapping[str, Any] | None = None
+
+
+@frozen
+class ImageOutcome:
+    """Everything a successful call produced, for the entrypoints to present."""
+
+    operation: Operation
+    provider: str
+    model: str
+    items: tuple[OutcomeImage, ...]
+    warnings: tuple[KnobWarning, ...]
+    usage: Usage
+    used: Mapping[str, Any]
+    chosen_by_default: bool
+    failures: tuple[Mapping[str, Any], ...] = ()
+
+
+@frozen
+class CreateImages:
+    """Shared body of GenerateImage and EditImage.
+
+    Raises any :class:`domain.errors.AppError`: routing and policy errors before any vendor
+    call, vendor errors after retries, and ``Overloaded`` when the in-flight cap is reached.
+    A partial fan-out failure is not an error: the images that succeeded are returned and
+    the failures reported as warnings.
+    """
+
+    registry: ProviderRegistry
+    store: ImageStore
+    limits: PolicyLimits = field(factory=PolicyLimits)
+    retry: RetryPolicy = field(factory=RetryPolicy)
+    in_flight: InFlightLimit = field(factory=lambda: InFlightLimit(16))
+    heartbeat_s: float = 5.0
+
+    async def __call__(self, request: ImageRequest, progress: Progress | None = None) -> ImageOutcome:
+        report = progress or _no_progress
+        operation = Operation.EDIT if request.is_edit else Operation.GENERATE
+        route = await self.registry.route(request.provider, request.model, operation)
+        plan = plan_request(request, route.spec, self.limits)
+        await self.store.check_directory(request.directory)
+        async with self.in_flight.slot():
+            total = float(plan.total_images + 1)
+            await report(0, total, f"Calling {route.spec.provider}/{route.spec.model}")
+            results, failures = await self._call_vendor(route.provider, plan, report, total)
+            warnings = list(plan.warnings)
+            for result in results:
+                warnings.extend(KnobWarning("vendor", w) for w in result.warnings)
+            for failure in failures:
+                warnings.append(KnobWarning("n", f"One of the parallel calls failed: {failure['message']}"))
+            items = await self._store_all(request, plan, results, warnings)
+            await report(total, total, f"Done: {len(items)} image(s)")
+        usage = sum((r.usage for r in results), Usage())
+        used: dict[str, Any] = {"aspect_ratio": plan.aspect_ratio, "size_tier": plan.size_tier.value}
+        for result in results:
+            used.update(result.used)
+        return ImageOutcome(
+            operation=operation,
+            provider=route.spec.provider,
+            model=route.spec.model,
+            items=tuple(items),
+            warnings=tuple(warnings),
+            usage=usage,
+            used=used,
+            chosen_by_default=route.chosen_by_default,
+            failures=tuple(failures),
+        )
+
+    async def _call_vendor(
+        self, provider: ImageProvider, plan: Plan, report: Progress, total: float
+    ) -> tuple[list[ProviderResult], list[dict[str, Any]]]:
+        """Run the planned calls in parallel, reporting progress per finished call and a
+        heartbeat while waiting. Cancelling the caller cancels every vendor call."""
+
+        def one(call: ProviderRequest) -> Callable[[], Awaitable[ProviderResult]]:
+            method = provider.edit if call.operation is Operation.EDIT else provider.generate
+            return lambda: method(call)
+
+        tasks = [
+            asyncio.ensure_future(self.retry.run(one(call), what=f"{call.provider} call"))
+            for call in plan.calls
+        ]
+        results: list[ProviderResult] = []
+        errors: list[AppError] = []
+        done_images = 0.0
+        pending = set(tasks)
+        beat = 0
+        try:
+            while pending:
+                finished, pending = await asyncio.wait(
+                    pending, timeout=self.heartbeat_s, return_when=asyncio.FIRST_COMPLETED
+                )
+                if not finished:
+                    # Hosts reset their timeout on progress; the value must keep increasing,
+                    # so creep towards the next whole step without reaching it.
+                    beat += 1
+                    await report(done_images + 1 - 0.5**beat, total, "Waiting for the vendor")
+                    continue
+                for task in finished:
+                    error = task.exception()
+                    if error is None:
+                        result = task.result()
+                        results.append(result)
+                        done_images += len(result.images)
+                    elif isinstance(error, AppError):
+                        errors.append(error)
+                    else:
+                        raise error
+                beat = 0
+                await report(done_images, total, f"{int(done_images)} image(s) ready")
+        finally:
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+        if not results:
+            raise errors[0]
+        return results, [e.to_payload() for e in errors]
+
+    async def _store_all(
+        self,
+        request: ImageRequest,
+        plan: Plan,
+        results: list[ProviderResult],
+        warnings: list[KnobWarning],
+    ) -> list[OutcomeImage]:
+        metadata = {
+            "operation": plan.calls[0].operation.value,
+            "prompt": request.prompt,
+            "negative_prompt": request.negative_prompt,
+            "provider": plan.calls[0].provider,
+            "model": plan.calls[0].model,
+            "parameters": _parameters(request, plan),
+            "warnings": [w.as_dict() for w in warnings],
+            "source_images": [img.source_id for img in request.images if img.source_id],
+            "mask_source": request.mask.source_id if request.mask else None,
+            "created_at": datetime.now(UTC).isoformat(),
+        }
+        items: list[OutcomeImage] = []
+        for result in results:
+            for image in result.images:
+                try:
+                    stored = await self.store.save(image, directory=request.directory, metadata=metadata)
+                    items.append(OutcomeImage(image=image, stored=stored))
+                except AppError as error:
+                    log.warning("storing an image failed: %s", error.message)
+                    items.append(OutcomeImage(image=image, stored=None, storage_error=error.to_payload()))
+                    warnings.append(
+                        KnobWarning(
+                            "directory",
+                            f"Not saved ({error.code}): {error.message} The image is returned inline only.",
+                        )
+                    )
+        return items
+
+
+def _parameters(request: ImageRequest, plan: Plan) -> dict[str, Any]:
+    call = plan.calls[0]
+    return {
+        "n": request.n,
+        "size": plan.size_tier.value,
+        "aspect_ratio": plan.aspect_ratio,
+        "orientation": request.orientation.value if request.orientation else None,
+        "quality": request.quality.value if request.quality else None,
+        "background": request.background.value if request.background else None,
+        "output_format": call.output_format.value,
+        "width": call.width,
+        "height": call.height,
+    }
+
+
+async def _no_progress(progress: float, total: float | None, message: str) -> None:
+    return None
+
+
+@frozen
+class GenerateImage:
+    """Generate images from a prompt. Raises InvalidRequest if input images are passed."""
+
+    run: CreateImages
+
+    async def __call__(self, request: ImageRequest, progress: Progress | None = None) -> ImageOutcome:
+        if request.images or request.mask:
+            raise InvalidRequest("generate_image takes no images; use edit_image.")
+        return await self.run(request, progress)
+
+
+@frozen
+class EditImage:
+    """Edit one or more input images (optionally with a mask) following the prompt."""
+
+    run: CreateImages
+
+    async def __call__(self, request: ImageRequest, progress: Progress | None = None) -> ImageOutcome:
+        if not request.images:
+            raise InvalidRequest("edit_image needs at least one image.", option="images")
+        return await self.run(request, progress)

@@ -1,0 +1,80 @@
+"""The two ports the core depends on. Adapters and fakes subclass them explicitly."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from domain.catalog import ModelSpec
+from domain.images import GeneratedImage, ProviderResult, StoredImage
+from domain.normalized import ProviderRequest
+
+
+class ImageProvider(Protocol):
+    """One vendor (or fake) that turns normalized requests into images.
+
+    ``provider_id`` is the public id (``openai``, ``azure``, ``gemini``, ``vertex``,
+    ``openrouter``, ``placeholder``, ``fake``). The request it receives has already passed the
+    normalization policy, so an adapter only translates knobs; it never invents defaults the
+    policy did not choose.
+
+    ``generate``/``edit`` raise only :class:`domain.errors.AppError` subclasses:
+    ``AuthFailed``, ``PermissionDenied``, ``ModelNotFound``, ``RateLimited``,
+    ``QuotaExhausted``, ``ContentBlocked``, ``InvalidRequest``/``UnsupportedOption``,
+    ``ProviderUnavailable``, ``ProviderTimeout``, ``NetworkError`` or ``NoImage``. Vendor SDK
+    exceptions are translated at the adapter boundary and never escape.
+    """
+
+    provider_id: str
+
+    @abstractmethod
+    def catalog(self) -> Sequence[ModelSpec]:
+        """The curated model entries, in a fixed order. Pure data: no I/O, never raises."""
+
+    @abstractmethod
+    async def models(self) -> Sequence[ModelSpec]:
+        """Curated entries plus any discovered live (cached). Discovery failures are swallowed
+        and logged: this never raises, it falls back to :meth:`catalog`."""
+
+    @abstractmethod
+    async def generate(self, request: ProviderRequest) -> ProviderResult:
+        """Make ``request.n`` images from ``request.prompt`` in one vendor call."""
+
+    @abstractmethod
+    async def edit(self, request: ProviderRequest) -> ProviderResult:
+        """Edit ``request.images`` (with ``request.mask`` when set) in one vendor call."""
+
+    @abstractmethod
+    async def aclose(self) -> None:
+        """Release clients and connections. Safe to call more than once."""
+
+
+class ImageStore(Protocol):
+    """Keeps every generated image at full resolution, under a stable id.
+
+    Raises only ``StorageFailed`` (disk full, permission), ``InvalidRequest`` (a directory
+    outside the store's root) and ``ImageNotFound`` (unknown or malformed id).
+    """
+
+    @abstractmethod
+    async def check_directory(self, directory: str | None) -> None:
+        """Refuse, before any vendor is paid, a directory the store would not write to."""
+
+    @abstractmethod
+    async def save(
+        self,
+        image: GeneratedImage,
+        *,
+        directory: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> StoredImage:
+        """Write the image atomically (never half-written) with its metadata sidecar."""
+
+    @abstractmethod
+    async def get(self, image_id: str) -> tuple[StoredImage, bytes]:
+        """The record and the exact stored bytes."""
+
+    @abstractmethod
+    async def list_recent(self, limit: int = 20) -> list[StoredImage]:
+        """Newest first."""

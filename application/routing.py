@@ -1,0 +1,137 @@
+"""Which provider and model serve a request: explicit choices, configured defaults, or the
+first enabled provider in a fixed order."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from attrs import field, frozen
+
+from application.ports import ImageProvider
+from domain.catalog import ModelSpec, unknown_model_spec
+from domain.errors import InvalidRequest, ModelNotFound, ProviderNotConfigured
+from domain.options import ModelStatus, Operation
+
+# The order in which providers are listed and tried as a default: real vendors first, the
+# offline placeholder last so that configuring any key makes it the default.
+PROVIDER_ORDER: tuple[str, ...] = (
+    "openai", "azure", "gemini", "vertex", "openrouter", "placeholder", "fake",
+)  # fmt: skip
+ENV_HINTS: Mapping[str, str] = {
+    "openai": "OPENAI_API_KEY",
+    "azure": "AZURE_OPENAI_API_KEY and AZURE_OPENAI_ENDPOINT",
+    "gemini": "GEMINI_API_KEY",
+    "vertex": "VERTEX_PROJECT",
+    "openrouter": "OPENROUTER_API_KEY",
+}
+
+
+@frozen
+class DisabledProvider:
+    """A known provider that cannot run, with the variables that would enable it."""
+
+    provider_id: str
+    missing: tuple[str, ...]
+    catalog: Sequence[ModelSpec] = ()
+    note: str | None = None
+
+    @property
+    def reason(self) -> str:
+        parts = ["Set " + " and ".join(self.missing) + " to enable it."] if self.missing else []
+        if self.note:
+            parts.append(self.note)
+        return " ".join(parts)
+
+
+@frozen
+class Route:
+    provider: ImageProvider
+    spec: ModelSpec
+    chosen_by_default: bool
+
+
+@frozen
+class ProviderRegistry:
+    """The configured providers, the disabled ones and their reasons, and the defaults."""
+
+    enabled: Mapping[str, ImageProvider]
+    disabled: Mapping[str, DisabledProvider] = field(factory=dict)
+    default_provider: str | None = None
+    default_models: Mapping[str, str] = field(factory=dict)
+
+    def ordered_ids(self) -> list[str]:
+        known = set(self.enabled) | set(self.disabled)
+        ordered = [p for p in PROVIDER_ORDER if p in known]
+        return ordered + sorted(known - set(ordered))
+
+    def get(self, provider_id: str) -> ImageProvider:
+        """Raises ProviderNotConfigured (naming the variables) or InvalidRequest (unknown id)."""
+        if provider_id in self.enabled:
+            return self.enabled[provider_id]
+        if provider_id in self.disabled:
+            off = self.disabled[provider_id]
+            raise ProviderNotConfigured(
+                f"Provider {provider_id!r} is not configured. {off.reason}",
+                provider=provider_id,
+                missing=list(off.missing),
+            )
+        raise InvalidRequest(
+            f"Unknown provider {provider_id!r}; known: {', '.join(self.ordered_ids())}.",
+            option="provider",
+        )
+
+    def default_provider_id(self) -> str:
+        if self.default_provider:
+            self.get(self.default_provider)  # a configured default that is off is an error
+            return self.default_provider
+        for provider_id in self.ordered_ids():
+            if provider_id in self.enabled:
+                return provider_id
+        raise ProviderNotConfigured(
+            "No provider is enabled. Set one of: " + ", ".join(ENV_HINTS.values()) + ".",
+            missing=list(ENV_HINTS.values()),
+        )
+
+    async def route(self, provider_id: str | None, model: str | None, operation: Operation) -> Route:
+        """Resolve (provider, model) to an enabled provider and a catalog entry."""
+        by_default = provider_id is None or model is None
+        if provider_id is None and model is not None:
+            provider_id = await self._provider_serving(model)
+        provider_id = provider_id or self.default_provider_id()
+        provider = self.get(provider_id)
+        specs = list(await provider.models())
+        if model is None:
+            model = self.default_models.get(provider_id) or _first_current(specs, operation)
+        spec = next((s for s in specs if s.model == model), None)
+        if spec is None:
+            spec = unknown_model_spec(provider_id, model, specs[0] if specs else None)
+        return Route(provider=provider, spec=spec, chosen_by_default=by_default)
+
+    async def _provider_serving(self, model: str) -> str:
+        for provider_id in self.ordered_ids():
+            provider = self.enabled.get(provider_id)
+            if provider is not None and any(s.model == model for s in await provider.models()):
+                return provider_id
+        for provider_id in self.ordered_ids():
+            off = self.disabled.get(provider_id)
+            if off is not None and any(s.model == model for s in off.catalog):
+                raise ProviderNotConfigured(
+                    f"Model {model!r} is served by {provider_id!r}, which is not configured. {off.reason}",
+                    provider=provider_id,
+                    missing=list(off.missing),
+                )
+        raise ModelNotFound(
+            f"No enabled provider lists model {model!r}; pass provider explicitly to send an "
+            "uncatalogued model id.",
+            model=model,
+        )
+
+
+def _first_current(specs: Sequence[ModelSpec], operation: Operation) -> str:
+    for status in (ModelStatus.CURRENT, ModelStatus.LEGACY):
+        for spec in specs:
+            if spec.status is status and operation in spec.operations:
+                return spec.model
+    if specs:
+        return specs[0].model
+    raise ModelNotFound("This provider lists no models; pass model explicitly.")

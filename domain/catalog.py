@@ -1,0 +1,115 @@
+"""The model catalog as data: one immutable entry per (provider, model), each with a status.
+
+Vendors retire models often, so what a model can do is described here once and read by the
+normalization policy, never spread through ``if model == ...`` branches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+from attrs import field, frozen
+
+from domain.options import ModelStatus, Operation, OutputFormat, Quality, SizeTier
+
+STANDARD_RATIOS: tuple[str, ...] = (
+    "1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9",
+)  # fmt: skip
+GENERATE_AND_EDIT = frozenset({Operation.GENERATE, Operation.EDIT})
+
+
+@frozen
+class ModelSpec:
+    """What one model of one provider accepts.
+
+    * ``max_n`` is how many images one vendor call can return; a larger ``n`` fans out.
+    * ``size_tiers`` maps the S/M/L tiers the model distinguishes to its native label
+      (``"1K"``, ``"2K"`` ...); a missing tier falls back to the nearest one, with a warning.
+    * ``pixel_sizes`` gives exact pixels per (tier, ratio) for models that take ``WxH``.
+    * ``qualities`` maps draft/standard/high to native values; empty means no quality knob.
+    * ``native_negative_prompt`` False means the negative prompt is folded into the prompt.
+    """
+
+    provider: str
+    model: str
+    family: str
+    description: str = ""
+    operations: frozenset[Operation] = GENERATE_AND_EDIT
+    status: ModelStatus = ModelStatus.CURRENT
+    retired_on: date | None = None
+    replacement: str | None = None
+    max_n: int = 1
+    max_input_images: int = 1
+    mask: bool = False
+    transparency: bool = False
+    output_formats: tuple[OutputFormat, ...] = (OutputFormat.PNG,)
+    aspect_ratios: tuple[str, ...] = ("1:1", "3:2", "2:3")
+    size_tiers: Mapping[SizeTier, str] = field(factory=lambda: {SizeTier.S: "1K"})
+    pixel_sizes: Mapping[tuple[SizeTier, str], tuple[int, int]] = field(factory=dict)
+    qualities: Mapping[Quality, str] = field(factory=dict)
+    native_negative_prompt: bool = False
+    max_prompt_chars: int = 32_000
+    discovered: bool = False
+    known: bool = True
+
+    @property
+    def can_generate(self) -> bool:
+        return Operation.GENERATE in self.operations
+
+    @property
+    def can_edit(self) -> bool:
+        return Operation.EDIT in self.operations
+
+    def describe(self) -> dict[str, object]:
+        """The JSON-safe summary get_model_capabilities reports."""
+        return {
+            "model": self.model,
+            "family": self.family,
+            "description": self.description,
+            "status": self.status.value,
+            "retired_on": self.retired_on.isoformat() if self.retired_on else None,
+            "replacement": self.replacement,
+            "operations": sorted(op.value for op in self.operations),
+            "supports_generation": self.can_generate,
+            "supports_edit": self.can_edit,
+            "supports_mask": self.mask,
+            "max_n": self.max_n,
+            "max_input_images": self.max_input_images if self.can_edit else 0,
+            "sizes": [tier.value for tier in SizeTier if tier in self.size_tiers],
+            "aspect_ratios": list(self.aspect_ratios),
+            "transparency": self.transparency,
+            "output_formats": [f.value for f in self.output_formats],
+            "qualities": [q.value for q in Quality if q in self.qualities],
+            "negative_prompt": "native" if self.native_negative_prompt else "emulated",
+            "discovered": self.discovered,
+        }
+
+
+def unknown_model_spec(provider: str, model: str, template: ModelSpec | None) -> ModelSpec:
+    """A permissive entry for a model id the catalog does not know yet.
+
+    New vendor models appear monthly and must work without a release: only universal checks
+    apply, and the vendor's own 400 answers for the rest. The provider's first catalog entry,
+    when there is one, lends its knob shapes.
+    """
+    base = template or ModelSpec(provider=provider, model=model, family="unknown")
+    return ModelSpec(
+        provider=provider,
+        model=model,
+        family=base.family,
+        description="Not in the catalog: sent as is, with universal checks only.",
+        operations=GENERATE_AND_EDIT,
+        max_n=base.max_n,
+        max_input_images=max(base.max_input_images, 16),
+        mask=base.mask,
+        transparency=base.transparency,
+        output_formats=base.output_formats,
+        aspect_ratios=base.aspect_ratios,
+        size_tiers=base.size_tiers,
+        pixel_sizes=base.pixel_sizes,
+        qualities=base.qualities,
+        native_negative_prompt=base.native_negative_prompt,
+        max_prompt_chars=base.max_prompt_chars,
+        known=False,
+    )

@@ -1,0 +1,53 @@
+"""The ``image-gen-mcp`` console script: stdio by default, or HTTP."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from entrypoints.settings import Settings
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="image-gen-mcp",
+        description="MCP server for image generation and editing across vendors.",
+    )
+    parser.add_argument("--transport", choices=("stdio", "http", "sse"), default="stdio")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument(
+        "--insecure-no-auth",
+        action="store_true",
+        help="allow binding a non-loopback address without IMAGE_GEN_MCP_AUTH_TOKENS",
+    )
+    return parser.parse_args(argv)
+
+
+def configure_logging(settings: Settings) -> None:
+    # stdout belongs to the MCP protocol on stdio: every log line goes to stderr.
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Read the settings, build the container, and serve on the chosen transport."""
+    args = parse_args(argv)
+    settings = Settings()
+    configure_logging(settings)
+    if args.transport == "stdio":
+        from entrypoints.stdio_server import serve_stdio
+
+        serve_stdio(settings)
+    else:
+        from entrypoints.http_server import serve_http
+
+        serve_http(settings, args.transport, args.host, args.port, args.insecure_no_auth)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""The composition root: the only module that imports adapters.
+
+``build_container(settings)`` wires every port to its adapter from the settings. Vendor
+adapters are Singletons, built only when enabled, so an unconfigured vendor costs nothing
+(its SDK is never imported).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from dependency_injector import containers, providers
+
+from adapters.filesystem_store import FilesystemImageStore
+from adapters.memory import FakeImageProvider, InMemoryImageStore
+from adapters.placeholder_provider import PlaceholderImageProvider
+from application.admission import InFlightLimit
+from application.capabilities import GetModelCapabilities
+from application.create_images import CreateImages, EditImage, GenerateImage
+from application.policy import PolicyLimits
+from application.ports import ImageProvider
+from application.retry import RetryPolicy
+from application.routing import DisabledProvider, ProviderRegistry
+from domain.catalog import ModelSpec
+from entrypoints.settings import Settings, parse_pairs
+
+
+def _missing_vars(provider_id: str, s: Settings) -> tuple[str, ...]:
+    """Which variables a vendor still needs; empty when it is configured."""
+    need: dict[str, list[tuple[str, object]]] = {
+        "openai": [("OPENAI_API_KEY", s.openai_api_key)],
+        "azure": [
+            ("AZURE_OPENAI_ENDPOINT", s.azure_openai_endpoint),
+            (
+                "AZURE_OPENAI_API_KEY",
+                s.azure_openai_api_key or s.azure_openai_ad_token or s.azure_openai_use_entra_id,
+            ),
+        ],
+        "gemini": [("GEMINI_API_KEY", s.gemini_api_key)],
+        "vertex": [("VERTEX_PROJECT", s.vertex_project)],
+        "openrouter": [("OPENROUTER_API_KEY", s.openrouter_api_key)],
+    }
+    return tuple(name for name, value in need.get(provider_id, []) if not value)
+
+
+# Vendor id -> (factory of the adapter, its curated catalog). Filled as adapters land.
+VendorEntry = tuple[Callable[[], ImageProvider], Callable[[], Sequence[ModelSpec]]]
+
+
+def build_registry(
+    settings: Settings,
+    vendors: Mapping[str, VendorEntry],
+    placeholder: Callable[[], ImageProvider],
+    fake: Callable[[], ImageProvider],
+) -> ProviderRegistry:
+    enabled: dict[str, ImageProvider] = {}
+    disabled: dict[str, DisabledProvider] = {}
+    for provider_id in ("openai", "azure", "gemini", "vertex", "openrouter"):
+        entry = vendors.get(provider_id)
+        missing = _missing_vars(provider_id, settings)
+        if entry is None:
+            disabled[provider_id] = DisabledProvider(
+                provider_id, missing, note="This build has no adapter for this provider yet."
+            )
+        elif missing:
+            disabled[provider_id] = DisabledProvider(provider_id, missing, tuple(entry[1]()))
+        else:
+            enabled[provider_id] = entry[0]()
+    if settings.placeholder_enabled:
+        enabled["placeholder"] = placeholder()
+    else:
+        disabled["placeholder"] = DisabledProvider("placeholder", ("IMAGE_GEN_MCP_PLACEHOLDER=true",))
+    if settings.fake_provider_enabled:
+        enabled["fake"] = fake()
+    return ProviderRegistry(
+        enabled=enabled,
+        disabled=disabled,
+        default_provider=settings.default_provider,
+        default_models=parse_pairs(settings.default_models),
+    )
+
+
+class Container(containers.DeclarativeContainer):
+    """Every dependency of the entrypoints, wired from :class:`Settings`."""
+
+    config = providers.Configuration(strict=True)
+    settings = providers.Dependency(instance_of=Settings)
+
+    store = providers.Selector(
+        config.store,
+        filesystem=providers.Singleton(FilesystemImageStore, root=config.output_dir),
+        memory=providers.Singleton(InMemoryImageStore),
+    )
+    placeholder = providers.Singleton(PlaceholderImageProvider)
+    fake = providers.Singleton(FakeImageProvider, latency=config.fake_latency_s)
+    vendors: providers.Provider[dict[str, Any]] = providers.Dict()
+
+    registry = providers.Singleton(
+        build_registry,
+        settings=settings,
+        vendors=vendors,
+        placeholder=placeholder.provider,
+        fake=fake.provider,
+    )
+    limits = providers.Singleton(PolicyLimits, max_n=config.max_n, max_fan_out=config.max_fan_out)
+    retry = providers.Singleton(
+        RetryPolicy, attempts=config.retry_attempts, deadline=config.request_timeout_s
+    )
+    in_flight = providers.Singleton(InFlightLimit, limit=config.max_in_flight)
+    create_images = providers.Singleton(
+        CreateImages,
+        registry=registry,
+        store=store,
+        limits=limits,
+        retry=retry,
+        in_flight=in_flight,
+        heartbeat_s=config.heartbeat_s,
+    )
+    generate_image = providers.Factory(GenerateImage, run=create_images)
+    edit_image = providers.Factory(EditImage, run=create_images)
+    get_model_capabilities = providers.Factory(GetModelCapabilities, registry=registry)
+
+
+def build_container(settings: Settings) -> Container:
+    """Load the settings into a fresh container. Nothing is instantiated until first use."""
+    container = Container(settings=settings)
+    container.config.from_pydantic(settings)
+    return container
+
+
+async def shutdown(container: Container) -> None:
+    """Close every vendor client that was actually built."""
+    registry = container.registry()
+    for provider in registry.enabled.values():
+        await provider.aclose()

@@ -1,0 +1,65 @@
+"""Exceptions → the one public error shape, for MCP results and HTTP responses alike."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import ValidationError as PydanticValidationError
+
+from domain.errors import AppError
+
+log = logging.getLogger("image_gen_mcp")
+
+HTTP_STATUS: dict[str, int] = {
+    "invalid_request": 422,
+    "unsupported_option": 422,
+    "provider_not_configured": 409,
+    "model_not_found": 404,
+    "image_not_found": 404,
+    "auth_failed": 502,
+    "permission_denied": 502,
+    "rate_limited": 429,
+    "quota_exhausted": 402,
+    "content_blocked": 422,
+    "provider_unavailable": 503,
+    "timeout": 504,
+    "network_error": 502,
+    "no_image": 502,
+    "storage_failed": 507,
+    "overloaded": 429,
+    "internal": 500,
+}
+
+
+def validation_message(error: PydanticValidationError) -> tuple[str, list[dict[str, Any]]]:
+    """A short message and per-field problems, without echoing the input values (which may
+    be megabytes of base64 or a secret)."""
+    problems = [
+        {"field": ".".join(str(p) for p in item["loc"][1:] or item["loc"]), "problem": item["msg"]}
+        for item in error.errors(include_input=False, include_url=False)
+    ]
+    text = "; ".join(f"{p['field']}: {p['problem']}" for p in problems[:5])
+    return f"Invalid arguments: {text}.", problems
+
+
+def error_payload(exc: BaseException) -> dict[str, Any]:
+    """``{code, message, details, retryable}`` for any exception; unexpected ones are logged
+    with their traceback and masked as ``internal``."""
+    if isinstance(exc, AppError):
+        return exc.to_payload()
+    if isinstance(exc, PydanticValidationError):
+        message, problems = validation_message(exc)
+        return {
+            "code": "invalid_request",
+            "message": message,
+            "details": {"problems": problems},
+            "retryable": False,
+        }
+    log.error("unexpected error", exc_info=exc)
+    return {
+        "code": "internal",
+        "message": "An unexpected error occurred on the server; it has been logged.",
+        "details": {},
+        "retryable": False,
+    }

@@ -1,0 +1,397 @@
+"""The MCP server: three seed-compatible tools and image resources, over a built container."""
+
+# No `from __future__ import annotations` here: tool signatures are closures whose
+# annotations (the provider enum) must be real objects when FastMCP inspects them.
+
+import asyncio
+import json
+import logging
+from typing import Annotated, Any, Literal
+
+from fastmcp import Context, FastMCP
+from fastmcp.exceptions import NotFoundError, ValidationError
+from fastmcp.resources import ResourceContent, ResourceResult
+from fastmcp.server.middleware import Middleware, MiddlewareContext
+from fastmcp.tools import ToolResult
+from mcp.types import ImageContent, ResourceLink, TextContent, ToolAnnotations
+from pydantic import BaseModel, Field
+from pydantic import ValidationError as PydanticValidationError
+
+from application.create_images import ImageOutcome
+from domain.errors import AppError, ImageNotFound
+from domain.images import ImageRequest
+from entrypoints import tool_params as P
+from entrypoints.container import Container
+from entrypoints.error_payload import error_payload, validation_message
+from entrypoints.image_inputs import ImageInputReader
+from entrypoints.presentation import (
+    ImageToolResult,
+    error_text,
+    image_uri,
+    inline_images,
+    preview_uri,
+    structured_result,
+    summary_text,
+)
+from entrypoints.previews import make_preview
+from entrypoints.settings import InlineMode, Settings
+
+log = logging.getLogger("image_gen_mcp")
+
+SERVER_NAME = "image-gen-mcp"
+INSTRUCTIONS = """\
+Generates and edits images on OpenAI, Azure OpenAI, Google Gemini, Vertex AI and OpenRouter
+through one schema. Call get_model_capabilities to see which providers are enabled (and which
+variable enables the others), and what each model supports (sizes, aspect ratios, masks,
+transparency, max n). provider and model may be omitted: the server picks its default and
+says which it chose. Results carry a small inline preview plus a resource link
+(image://{id}) to the full image; pass image://{id} to edit_image to edit an image made
+earlier without re-sending it. Every failure is an isError result whose structuredContent has
+a stable `code`. Options a model cannot honour exactly are remapped and reported in
+`warnings`; pass strict=true to get an error instead."""
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("image-gen-mcp")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+class CapabilitiesResult(BaseModel):
+    """structuredContent of get_model_capabilities."""
+
+    ok: bool
+    default_provider: str | None = None
+    providers: list[dict[str, Any]] | None = None
+    code: str | None = None
+    message: str | None = None
+    details: dict[str, Any] | None = None
+    retryable: bool | None = None
+
+
+def error_result(exc: BaseException) -> ToolResult:
+    payload = error_payload(exc)
+    return ToolResult(
+        content=[TextContent(type="text", text=error_text(payload))],
+        structured_content={"ok": False, **payload},
+        is_error=True,
+    )
+
+
+class CodedErrors(Middleware):
+    """Turns argument validation failures and anything unexpected into coded isError
+    results, so a client always gets ``{code, message, details}``."""
+
+    async def on_call_tool(self, context: MiddlewareContext[Any], call_next: Any) -> Any:
+        try:
+            return await call_next(context)
+        except ValidationError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, PydanticValidationError):
+                message, problems = validation_message(cause)
+            else:
+                message, problems = "Invalid arguments.", []
+            payload = {
+                "code": "invalid_request",
+                "message": message,
+                "details": {"problems": problems},
+                "retryable": False,
+            }
+            return ToolResult(
+                content=[TextContent(type="text", text=error_text(payload))],
+                structured_content={"ok": False, **payload},
+                is_error=True,
+            )
+        except (NotFoundError, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # the last line of defence: log, mask, keep serving
+            return error_result(exc)
+
+
+def _known_models(container: Container) -> str:
+    registry = container.registry()
+    names: list[str] = []
+    for provider_id in registry.ordered_ids():
+        provider = registry.enabled.get(provider_id)
+        specs = provider.catalog() if provider else registry.disabled[provider_id].catalog
+        names.extend(f"{provider_id}:{s.model}" for s in specs)
+    return ", ".join(names) or "see get_model_capabilities"
+
+
+def build_mcp_server(container: Container) -> FastMCP:
+    """Build the FastMCP server whose tools each call one use case of ``container``."""
+    settings: Settings = container.settings()
+    registry = container.registry()
+    store = container.store()
+    reader = ImageInputReader(store, settings.max_input_bytes, fetch=_fetcher(container))
+    provider_ids = tuple(registry.ordered_ids())
+    # The provider enum is built from the registry, so it lists exactly what this server knows.
+    ProviderArg = Annotated[
+        Literal[provider_ids] | None,  # type: ignore[valid-type]
+        Field(description="Provider id; omit for the server's default (reported in the result)."),
+    ]
+    ModelArg = Annotated[
+        str | None,
+        Field(
+            description="Model id; any string is passed through so new vendor models work "
+            f"without a release. Known: {_known_models(container)}. Omit for the provider's default.",
+            max_length=200,
+        ),
+    ]
+
+    mcp = FastMCP(
+        SERVER_NAME,
+        instructions=INSTRUCTIONS,
+        version=_version(),
+        middleware=[CodedErrors()],
+        mask_error_details=True,
+    )
+
+    async def run(
+        ctx: Context | None, request: ImageRequest, inline: InlineMode | None, edit: bool
+    ) -> ToolResult:
+        async def progress(done: float, total: float | None, message: str) -> None:
+            if ctx is not None:
+                await ctx.report_progress(done, total, message)
+
+        try:
+            use_case = container.edit_image() if edit else container.generate_image()
+            outcome: ImageOutcome = await use_case(request, progress)
+            mode = inline or settings.inline
+            inlined = await inline_images(outcome, settings, mode)
+        except AppError as exc:
+            return error_result(exc)
+        result = structured_result(outcome, inlined, mode)
+        content: list[Any] = [TextContent(type="text", text=summary_text(result))]
+        for record, preview in zip(result.images or [], inlined, strict=True):
+            if preview is not None:
+                content.append(
+                    ImageContent(type="image", data=preview.base64(), mime_type=preview.media_type)
+                )
+            if record.id:
+                content.append(
+                    ResourceLink(
+                        type="resource_link",
+                        uri=record.uri or image_uri(record.id),
+                        name=record.id,
+                        title=f"{record.width}x{record.height} {record.media_type}",
+                        mime_type=record.media_type,
+                        size=record.byte_size,
+                    )
+                )
+        return ToolResult(content=content, structured_content=result.model_dump(exclude_none=True))
+
+    image_tool_schema = ImageToolResult.model_json_schema()
+
+    @mcp.tool(
+        title="Generate Image(s)",
+        annotations=ToolAnnotations(
+            title="Generate Image(s)",
+            readOnlyHint=False,
+            destructiveHint=False,
+            idempotentHint=False,
+            openWorldHint=True,
+        ),
+        output_schema=image_tool_schema,
+    )
+    async def generate_image(
+        prompt: P.Prompt,
+        provider: ProviderArg = None,
+        model: ModelArg = None,
+        n: P.Count = 1,
+        size: P.Size = None,
+        orientation: P.OrientationArg = None,
+        quality: P.QualityArg = None,
+        background: P.BackgroundArg = None,
+        negative_prompt: P.NegativePrompt = None,
+        directory: P.Directory = None,
+        aspect_ratio: P.AspectRatio = None,
+        output_format: P.OutputFormatArg = None,
+        output_compression: P.Compression = None,
+        strict: P.Strict = False,
+        inline: P.Inline = None,
+        ctx: Context | None = None,
+    ) -> ToolResult:
+        """Generate image(s) from a text prompt. Returns inline previews, links to the
+        full-resolution images (image://{id}) and compact metadata."""
+        request = ImageRequest(
+            prompt=prompt,
+            provider=provider,
+            model=model,
+            n=n or 1,
+            size=size,
+            orientation=orientation,
+            aspect_ratio=aspect_ratio,
+            quality=quality,
+            background=background,
+            negative_prompt=negative_prompt,
+            output_format=output_format,
+            output_compression=output_compression,
+            strict=strict,
+            directory=directory,
+        )
+        return await run(ctx, request, inline, edit=False)
+
+    @mcp.tool(
+        title="Edit Image(s)",
+        annotations=ToolAnnotations(
+            title="Edit Image(s)",
+            readOnlyHint=False,
+            destructiveHint=False,
+            idempotentHint=False,
+            openWorldHint=True,
+        ),
+        output_schema=image_tool_schema,
+    )
+    async def edit_image(
+        prompt: P.EditPrompt,
+        images: P.Images,
+        mask: P.Mask = None,
+        provider: ProviderArg = None,
+        model: ModelArg = None,
+        n: P.Count = 1,
+        size: P.Size = None,
+        orientation: P.OrientationArg = None,
+        quality: P.QualityArg = None,
+        background: P.BackgroundArg = None,
+        negative_prompt: P.NegativePrompt = None,
+        directory: P.Directory = None,
+        aspect_ratio: P.AspectRatio = None,
+        output_format: P.OutputFormatArg = None,
+        output_compression: P.Compression = None,
+        strict: P.Strict = False,
+        inline: P.Inline = None,
+        ctx: Context | None = None,
+    ) -> ToolResult:
+        """Edit image(s) following an instruction, optionally inside a mask. Accepts
+        image://{id} from an earlier result, so nothing needs re-sending."""
+        try:
+            decoded, decoded_mask = await reader.read_all(images, mask)
+        except AppError as exc:
+            return error_result(exc)
+        request = ImageRequest(
+            prompt=prompt,
+            provider=provider,
+            model=model,
+            n=n or 1,
+            size=size,
+            orientation=orientation,
+            aspect_ratio=aspect_ratio,
+            quality=quality,
+            background=background,
+            negative_prompt=negative_prompt,
+            output_format=output_format,
+            output_compression=output_compression,
+            strict=strict,
+            directory=directory,
+            images=decoded,
+            mask=decoded_mask,
+        )
+        return await run(ctx, request, inline, edit=True)
+
+    @mcp.tool(
+        title="Get Model Capabilities",
+        annotations=ToolAnnotations(
+            title="Get Model Capabilities",
+            readOnlyHint=True,
+            destructiveHint=False,
+            idempotentHint=True,
+            openWorldHint=False,
+        ),
+        output_schema=CapabilitiesResult.model_json_schema(),
+    )
+    async def get_model_capabilities(
+        provider: ProviderArg = None,
+    ) -> ToolResult:
+        """List every provider (enabled or not, and which variable enables it) with its
+        models: operations, masks, max n, sizes, aspect ratios, transparency and status."""
+        try:
+            report = await container.get_model_capabilities()(provider)
+        except AppError as exc:
+            return error_result(exc)
+        enabled = [p["provider"] for p in report["providers"] if p["enabled"]]
+        text = (
+            f"Enabled providers: {', '.join(enabled) or 'none'}; default: "
+            f"{report['default_provider']}.\n" + json.dumps(report, separators=(",", ":"))
+        )
+        return ToolResult(
+            content=[TextContent(type="text", text=text)],
+            structured_content={"ok": True, **report},
+        )
+
+    @mcp.resource(
+        "image://{image_id}",
+        name="stored_image",
+        description="A generated or edited image at full resolution, by id.",
+    )
+    async def read_image(image_id: str) -> ResourceResult:
+        try:
+            record, data = await store.get(image_id)
+        except ImageNotFound as exc:
+            raise NotFoundError(exc.message) from None
+        return ResourceResult([ResourceContent(data, mime_type=record.media_type)])
+
+    @mcp.resource(
+        "image://{image_id}/preview",
+        name="stored_image_preview",
+        description="A small WebP preview of a stored image, within the inline budget.",
+    )
+    async def read_preview(image_id: str) -> ResourceResult:
+        try:
+            record, data = await store.get(image_id)
+        except ImageNotFound as exc:
+            raise NotFoundError(exc.message) from None
+        preview = await asyncio.to_thread(
+            make_preview,
+            data,
+            record.media_type,
+            budget_chars=settings.preview_budget_chars,
+            max_edge=settings.preview_max_edge,
+            keep_alpha=True,
+        )
+        if preview is None:
+            raise NotFoundError("No preview fits the budget for this image.")
+        return ResourceResult([ResourceContent(preview.data, mime_type=preview.media_type)])
+
+    @mcp.resource(
+        "images://recent",
+        name="recent_images",
+        mime_type="application/json",
+        description="The 50 most recent images with their metadata (no pixels).",
+    )
+    async def recent_images() -> str:
+        records = await store.list_recent(50)
+        return json.dumps(
+            [
+                {
+                    "id": r.id,
+                    "uri": image_uri(r.id),
+                    "preview_uri": preview_uri(r.id),
+                    "media_type": r.media_type,
+                    "width": r.width,
+                    "height": r.height,
+                    "byte_size": r.byte_size,
+                    "sha256": r.sha256,
+                    "created_at": r.created_at.isoformat(),
+                    "path": r.path,
+                    "prompt": r.metadata.get("prompt"),
+                    "provider": r.metadata.get("provider"),
+                    "model": r.metadata.get("model"),
+                    "source_images": r.metadata.get("source_images") or [],
+                }
+                for r in records
+            ]
+        )
+
+    return mcp
+
+
+def _fetcher(container: Container) -> Any:
+    """The URL fetcher when the container provides one and fetching is on (else None)."""
+    fetcher = getattr(container, "url_fetcher", None)
+    if fetcher is None or not container.settings().allow_url_fetch:
+        return None
+    return fetcher()

@@ -1,0 +1,156 @@
+"""Use-case outcomes → compact structured results, bounded previews and resource links.
+
+Shared by the MCP and HTTP entrypoints. Never puts base64 into structured output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from application.create_images import ImageOutcome
+from domain.options import Background
+from entrypoints.previews import Preview, full_inline, make_preview
+from entrypoints.settings import InlineMode, Settings
+
+
+class ImageRecord(BaseModel):
+    id: str | None = Field(None, description="Stable id; pass image://{id} to edit_image.")
+    uri: str | None = Field(None, description="MCP resource with the full-resolution image.")
+    preview_uri: str | None = None
+    path: str | None = Field(None, description="File path when the store is a local folder.")
+    media_type: str
+    width: int
+    height: int
+    byte_size: int
+    sha256: str
+    saved: bool
+    storage_error: dict[str, Any] | None = None
+    inline: Literal["preview", "full", "none"] = "none"
+
+
+class ToolWarning(BaseModel):
+    option: str
+    message: str
+
+
+class ImageToolResult(BaseModel):
+    """structuredContent of generate_image/edit_image: success fields when ``ok``, else
+    ``code``/``message``/``details``/``retryable``."""
+
+    ok: bool
+    operation: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    chosen_by_default: bool | None = Field(
+        None, description="True when provider or model came from the server's defaults."
+    )
+    image_count: int | None = None
+    images: list[ImageRecord] | None = None
+    warnings: list[ToolWarning] | None = None
+    usage: dict[str, int] | None = None
+    used: dict[str, Any] | None = Field(None, description="What the vendor actually used.")
+    failures: list[dict[str, Any]] | None = None
+    code: str | None = Field(None, description="Stable snake_case error code.")
+    message: str | None = None
+    details: dict[str, Any] | None = None
+    retryable: bool | None = None
+
+
+def image_uri(image_id: str) -> str:
+    return f"image://{image_id}"
+
+
+def preview_uri(image_id: str) -> str:
+    return f"image://{image_id}/preview"
+
+
+async def inline_images(outcome: ImageOutcome, settings: Settings, mode: InlineMode) -> list[Preview | None]:
+    """One inline image (or None) per outcome item, the whole set within the result budget."""
+    if mode is InlineMode.NONE or not outcome.items:
+        return [None] * len(outcome.items)
+    count = len(outcome.items)
+    per_image = min(settings.preview_budget_chars, settings.result_budget_chars // count)
+    keep_alpha = outcome.used.get("background") == Background.TRANSPARENT.value
+
+    def one(index: int) -> Preview | None:
+        image = outcome.items[index].image
+        small = max(image.width, image.height) <= settings.preview_max_edge
+        if mode is InlineMode.FULL or small:
+            # An image that already fits is sent as is: lossless and no re-encoding cost.
+            full = full_inline(image.data, image.media_type, image.width, image.height, per_image)
+            if full is not None:
+                return full
+        return make_preview(
+            image.data,
+            image.media_type,
+            budget_chars=per_image,
+            max_edge=settings.preview_max_edge,
+            keep_alpha=keep_alpha,
+        )
+
+    return list(await asyncio.gather(*(asyncio.to_thread(one, i) for i in range(count))))
+
+
+def structured_result(
+    outcome: ImageOutcome, inlined: list[Preview | None], mode: InlineMode
+) -> ImageToolResult:
+    records = []
+    for item, preview in zip(outcome.items, inlined, strict=True):
+        stored = item.stored
+        kind: Literal["preview", "full", "none"] = "none"
+        if preview is not None:
+            kind = "full" if preview.data is item.image.data else "preview"
+        records.append(
+            ImageRecord(
+                id=stored.id if stored else None,
+                uri=image_uri(stored.id) if stored else None,
+                preview_uri=preview_uri(stored.id) if stored else None,
+                path=stored.path if stored else None,
+                media_type=stored.media_type if stored else item.image.media_type,
+                width=item.image.width,
+                height=item.image.height,
+                byte_size=len(item.image.data),
+                sha256=item.image.sha256,
+                saved=stored is not None,
+                storage_error=dict(item.storage_error) if item.storage_error else None,
+                inline=kind,
+            )
+        )
+    return ImageToolResult(
+        ok=True,
+        operation=outcome.operation.value,
+        provider=outcome.provider,
+        model=outcome.model,
+        chosen_by_default=outcome.chosen_by_default,
+        image_count=len(records),
+        images=records,
+        warnings=[ToolWarning(**w.as_dict()) for w in outcome.warnings],
+        usage=outcome.usage.as_dict(),
+        used={k: v for k, v in outcome.used.items() if v is not None},
+        failures=[dict(f) for f in outcome.failures] or None,
+    )
+
+
+def summary_text(result: ImageToolResult) -> str:
+    """A short human/agent-readable line per image; the JSON stays in structuredContent."""
+    lines = [
+        f"{result.image_count} image(s) from {result.provider}/{result.model}"
+        + (" (default choice)" if result.chosen_by_default else "")
+        + "."
+    ]
+    for record in result.images or []:
+        where = record.path or (record.uri or "not saved")
+        lines.append(
+            f"- {record.uri or '(unsaved)'} {record.width}x{record.height} "
+            f"{record.media_type}, {record.byte_size} bytes: {where}"
+        )
+    for warning in result.warnings or []:
+        lines.append(f"warning [{warning.option}]: {warning.message}")
+    return "\n".join(lines)
+
+
+def error_text(payload: dict[str, Any]) -> str:
+    return f"Error [{payload['code']}]: {payload['message']}"

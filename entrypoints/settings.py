@@ -1,0 +1,153 @@
+"""Settings read once at start-up from the environment and a ``.env`` file.
+
+The vendor variables keep the names the older image-gen-mcp documented, so existing client
+configs keep working; the server's own settings share the prefix ``IMAGE_GEN_MCP_``. Keys stay
+``SecretStr`` until an adapter uses them, so they never show up in a repr or a log line.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class InlineMode(StrEnum):
+    PREVIEW = "preview"
+    FULL = "full"
+    NONE = "none"
+
+
+def _default_output_dir() -> Path:
+    return Path(user_data_dir("image-gen-mcp", appauthor=False)) / "images"
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Build it in ``main()`` or a test fixture, never at import."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    # -- vendors (names from the older image-gen-mcp, plus base URLs) --------------------
+    openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
+    openai_organization: str | None = Field(None, validation_alias=_env("OPENAI_ORG_ID"))
+    azure_openai_api_key: SecretStr | None = Field(None, validation_alias=_env("AZURE_OPENAI_API_KEY"))
+    azure_openai_ad_token: SecretStr | None = Field(None, validation_alias=_env("AZURE_OPENAI_AD_TOKEN"))
+    azure_openai_use_entra_id: bool = Field(False, validation_alias=_env("AZURE_OPENAI_USE_ENTRA_ID"))
+    azure_openai_endpoint: str | None = Field(None, validation_alias=_env("AZURE_OPENAI_ENDPOINT"))
+    azure_openai_api_version: str = Field(
+        "2025-04-01-preview", validation_alias=_env("AZURE_OPENAI_API_VERSION")
+    )
+    azure_openai_deployments: str | None = Field(
+        None,
+        validation_alias=_env("AZURE_OPENAI_DEPLOYMENTS"),
+        description="model=deployment pairs, comma-separated; a model not listed uses its id.",
+    )
+    gemini_api_key: SecretStr | None = Field(None, validation_alias=_env("GEMINI_API_KEY", "GOOGLE_API_KEY"))
+    gemini_base_url: str | None = Field(None, validation_alias=_env("GOOGLE_GEMINI_BASE_URL"))
+    vertex_project: str | None = Field(None, validation_alias=_env("VERTEX_PROJECT"))
+    vertex_location: str = Field("global", validation_alias=_env("VERTEX_LOCATION"))
+    vertex_credentials_path: Path | None = Field(None, validation_alias=_env("VERTEX_CREDENTIALS_PATH"))
+    vertex_base_url: str | None = Field(None, validation_alias=_env("GOOGLE_VERTEX_BASE_URL"))
+    openrouter_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENROUTER_API_KEY"))
+    openrouter_base_url: str = Field(
+        "https://openrouter.ai/api/v1", validation_alias=_env("OPENROUTER_BASE_URL")
+    )
+    openrouter_app_url: str | None = Field(
+        None, validation_alias=_env("IMAGE_GEN_MCP_OPENROUTER_APP_URL", "OPENROUTER_APP_URL")
+    )
+    openrouter_app_title: str = Field(
+        "image-gen-mcp",
+        validation_alias=_env("IMAGE_GEN_MCP_OPENROUTER_APP_TITLE", "OPENROUTER_APP_TITLE"),
+    )
+    openrouter_models_ttl_s: float = Field(
+        3600.0, validation_alias=_env("IMAGE_GEN_MCP_OPENROUTER_MODELS_TTL")
+    )
+
+    # -- the server itself ---------------------------------------------------------------
+    output_dir: Path = Field(
+        default_factory=_default_output_dir, validation_alias=_env("IMAGE_GEN_MCP_OUTPUT_DIR")
+    )
+    store: str = Field(
+        "filesystem",
+        validation_alias=_env("IMAGE_GEN_MCP_STORE"),
+        pattern="^(filesystem|memory)$",
+    )
+    default_provider: str | None = Field(None, validation_alias=_env("IMAGE_GEN_MCP_DEFAULT_PROVIDER"))
+    default_models: str | None = Field(
+        None,
+        validation_alias=_env("IMAGE_GEN_MCP_DEFAULT_MODELS"),
+        description="provider=model pairs, comma-separated, e.g. openai=gpt-image-1.5",
+    )
+    placeholder_enabled: bool = Field(True, validation_alias=_env("IMAGE_GEN_MCP_PLACEHOLDER"))
+    fake_provider_enabled: bool = Field(False, validation_alias=_env("IMAGE_GEN_MCP_FAKE_PROVIDER"))
+    fake_latency_s: float = Field(0.0, validation_alias=_env("IMAGE_GEN_MCP_FAKE_LATENCY"))
+    max_n: int = Field(10, ge=1, le=10, validation_alias=_env("IMAGE_GEN_MCP_MAX_N"))
+    max_fan_out: int = Field(4, ge=1, le=10, validation_alias=_env("IMAGE_GEN_MCP_MAX_FAN_OUT"))
+    max_in_flight: int = Field(16, ge=1, validation_alias=_env("IMAGE_GEN_MCP_MAX_IN_FLIGHT"))
+    request_timeout_s: float = Field(300.0, gt=0, validation_alias=_env("IMAGE_GEN_MCP_TIMEOUT"))
+    retry_attempts: int = Field(3, ge=1, le=10, validation_alias=_env("IMAGE_GEN_MCP_RETRIES"))
+    heartbeat_s: float = Field(5.0, gt=0, validation_alias=_env("IMAGE_GEN_MCP_HEARTBEAT"))
+
+    # -- results -------------------------------------------------------------------------
+    inline: InlineMode = Field(InlineMode.PREVIEW, validation_alias=_env("IMAGE_GEN_MCP_INLINE"))
+    preview_budget_chars: int = Field(
+        300_000, ge=10_000, validation_alias=_env("IMAGE_GEN_MCP_PREVIEW_BUDGET")
+    )
+    result_budget_chars: int = Field(700_000, ge=10_000, validation_alias=_env("IMAGE_GEN_MCP_RESULT_BUDGET"))
+    preview_max_edge: int = Field(1568, ge=64, validation_alias=_env("IMAGE_GEN_MCP_PREVIEW_MAX_EDGE"))
+
+    # -- inputs --------------------------------------------------------------------------
+    max_input_bytes: int = Field(
+        25 * 1024 * 1024, ge=1024, validation_alias=_env("IMAGE_GEN_MCP_MAX_INPUT_BYTES")
+    )
+    max_input_pixels: int = Field(
+        50_000_000, ge=1024, validation_alias=_env("IMAGE_GEN_MCP_MAX_INPUT_PIXELS")
+    )
+    allow_url_fetch: bool = Field(True, validation_alias=_env("IMAGE_GEN_MCP_ALLOW_URLS"))
+    url_allowed_hosts: str | None = Field(
+        None,
+        validation_alias=_env("IMAGE_GEN_MCP_URL_ALLOWED_HOSTS"),
+        description="hosts that may be fetched over plain http or on private addresses",
+    )
+    local_input_dir: Path | None = Field(None, validation_alias=_env("IMAGE_GEN_MCP_LOCAL_INPUT_DIR"))
+    url_timeout_s: float = Field(20.0, gt=0, validation_alias=_env("IMAGE_GEN_MCP_URL_TIMEOUT"))
+
+    # -- HTTP entrypoint -----------------------------------------------------------------
+    auth_tokens: SecretStr | None = Field(None, validation_alias=_env("IMAGE_GEN_MCP_AUTH_TOKENS"))
+    max_body_bytes: int = Field(
+        64 * 1024 * 1024, ge=1024, validation_alias=_env("IMAGE_GEN_MCP_MAX_BODY_BYTES")
+    )
+    allowed_origins: str | None = Field(None, validation_alias=_env("IMAGE_GEN_MCP_ALLOWED_ORIGINS"))
+    log_level: str = Field("INFO", validation_alias=_env("IMAGE_GEN_MCP_LOG_LEVEL"))
+
+    def secrets(self) -> list[str]:
+        """Every secret value configured, so log filters and tests can check none leaks."""
+        values = [
+            self.openai_api_key, self.azure_openai_api_key, self.azure_openai_ad_token,
+            self.gemini_api_key, self.openrouter_api_key,
+        ]  # fmt: skip
+        found = [v.get_secret_value() for v in values if v is not None]
+        if self.auth_tokens is not None:
+            found.extend(t.strip() for t in self.auth_tokens.get_secret_value().split(","))
+        return [s for s in found if s]
+
+
+def parse_pairs(raw: str | None) -> dict[str, str]:
+    """``a=b, c=d`` → ``{"a": "b", "c": "d"}``; blank entries are ignored."""
+    pairs: dict[str, str] = {}
+    for part in (raw or "").split(","):
+        if "=" in part:
+            key, value = part.split("=", 1)
+            if key.strip() and value.strip():
+                pairs[key.strip()] = value.strip()
+    return pairs

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from entrypoints.container import Container, build_container
+from entrypoints.settings import Settings
+
+# Variables the server reads; cleared for every test so a developer's own keys never leak in.
+_PREFIXES = ("IMAGE_GEN_MCP_", "OPENAI_", "AZURE_OPENAI_", "GEMINI_", "GOOGLE_", "VERTEX_", "OPENROUTER_")
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(os.environ):
+        if name.startswith(_PREFIXES):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)  # no stray .env file is read
+
+
+@pytest.fixture
+def output_root(tmp_path: Path) -> Path:
+    root = tmp_path / "out"
+    root.mkdir()
+    return root
+
+
+def make_settings(output_root: Path, **values: object) -> Settings:
+    env = {"IMAGE_GEN_MCP_OUTPUT_DIR": str(output_root), "IMAGE_GEN_MCP_FAKE_PROVIDER": True}
+    env.update(values)
+    return Settings(_env_file=None, **env)
+
+
+@pytest.fixture
+def settings(output_root: Path) -> Settings:
+    return make_settings(output_root)
+
+
+@pytest.fixture
+def container(settings: Settings) -> Container:
+    return build_container(settings)

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from adapters.filesystem_store import FilesystemImageStore
+from adapters.memory import InMemoryImageStore
+from domain.errors import InvalidRequest, StorageFailed
+from tests.contract.store_contract import ImageStoreContract, generated
+
+
+class TestInMemoryImageStore(ImageStoreContract):
+    @pytest.fixture
+    def store(self) -> InMemoryImageStore:
+        return InMemoryImageStore()
+
+
+class TestFilesystemImageStore(ImageStoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> FilesystemImageStore:
+        return FilesystemImageStore(tmp_path / "root")
+
+    async def test_file_and_sidecar_land_in_a_subfolder(self, store, tmp_path: Path) -> None:
+        record = await store.save(generated(), directory="cats/2026", metadata={"prompt": "cat"})
+        path = Path(record.path)
+        assert path.parent == (tmp_path / "root" / "cats" / "2026").resolve()
+        assert path.suffix == ".png"
+        assert path.with_suffix(".png.json").read_text().count('"prompt": "cat"') == 1
+
+    async def test_extension_comes_from_the_bytes(self, store) -> None:
+        image = generated()
+        lying = image.__class__(
+            data=image.data, media_type="image/jpeg", width=8, height=4, provider="fake", model="m"
+        )
+        record = await store.save(lying)
+        assert record.path.endswith(".png") and record.media_type == "image/png"
+
+    @pytest.mark.parametrize("directory", ["../escape", "/etc", "a/../../b", "/tmp/elsewhere"])
+    async def test_directories_outside_the_root_are_refused(
+        self, store, tmp_path: Path, directory: str
+    ) -> None:
+        with pytest.raises(InvalidRequest) as caught:
+            await store.check_directory(directory)
+        assert caught.value.details["option"] == "directory"
+        with pytest.raises(InvalidRequest):
+            await store.save(generated(), directory=directory)
+        assert not (tmp_path / "escape").exists()
+
+    async def test_absolute_path_inside_the_root_is_accepted(self, store, tmp_path: Path) -> None:
+        inside = tmp_path / "root" / "inside"
+        record = await store.save(generated(), directory=str(inside))
+        assert Path(record.path).parent == inside.resolve()
+
+    async def test_symlink_leading_out_is_refused(self, store, tmp_path: Path) -> None:
+        outside = tmp_path / "outside"
+        outside.mkdir()
+        (tmp_path / "root").mkdir(exist_ok=True)
+        os.symlink(outside, tmp_path / "root" / "link")
+        with pytest.raises(InvalidRequest):
+            await store.save(generated(), directory="link")
+        assert list(outside.iterdir()) == []
+
+    async def test_permission_denied_is_storage_failed(self, store, monkeypatch) -> None:
+        import adapters.filesystem_store as module
+
+        def refuse(*args: object, **kwargs: object) -> tuple[int, str]:
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr(module.tempfile, "mkstemp", refuse)
+        with pytest.raises(StorageFailed) as caught:
+            await store.save(generated(), directory="ro")
+        assert caught.value.code == "storage_failed"
+        assert "EACCES" in caught.value.message
+
+    async def test_write_failure_leaves_no_partial_file(self, store, tmp_path: Path, monkeypatch) -> None:
+        import adapters.filesystem_store as module
+
+        def disk_full(fd: int) -> None:
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(module.os, "fsync", disk_full)
+        with pytest.raises(StorageFailed) as caught:
+            await store.save(generated(), directory="full")
+        assert "ENOSPC" in caught.value.message
+        assert [p.name for p in (tmp_path / "root" / "full").iterdir()] == []
