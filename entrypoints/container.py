@@ -8,7 +8,6 @@ adapters are Singletons, built only when enabled, so an unconfigured vendor cost
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 from dependency_injector import containers, providers
 
@@ -44,8 +43,13 @@ def _missing_vars(provider_id: str, s: Settings) -> tuple[str, ...]:
     return tuple(name for name, value in need.get(provider_id, []) if not value)
 
 
-# Vendor id -> (factory of the adapter, its curated catalog). Filled as adapters land.
-VendorEntry = tuple[Callable[[], ImageProvider], Callable[[], Sequence[ModelSpec]]]
+# Vendor id -> (factory building the adapter from settings, its curated catalog).
+# An adapter is built only when its vendor is configured; the catalog alone is pure data
+# (shown for disabled vendors), so listing it imports no SDK.
+VendorEntry = tuple[Callable[[Settings], ImageProvider], Callable[[], Sequence[ModelSpec]]]
+VENDORS: dict[str, VendorEntry] = {
+    # One line per vendor adapter, e.g. "openai": (build_openai_provider, openai_catalog),
+}
 
 
 def build_registry(
@@ -66,7 +70,7 @@ def build_registry(
         elif missing:
             disabled[provider_id] = DisabledProvider(provider_id, missing, tuple(entry[1]()))
         else:
-            enabled[provider_id] = entry[0]()
+            enabled[provider_id] = entry[0](settings)
     if settings.placeholder_enabled:
         enabled["placeholder"] = placeholder()
     else:
@@ -94,7 +98,7 @@ class Container(containers.DeclarativeContainer):
     )
     placeholder = providers.Singleton(PlaceholderImageProvider)
     fake = providers.Singleton(FakeImageProvider, latency=config.fake_latency_s)
-    vendors: providers.Provider[dict[str, Any]] = providers.Dict()
+    vendors: providers.Provider[dict[str, VendorEntry]] = providers.Object(VENDORS)
 
     registry = providers.Singleton(
         build_registry,
