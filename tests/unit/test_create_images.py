@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -135,7 +136,7 @@ async def test_progress_increases_and_heartbeats_while_waiting() -> None:
 
     await run(ImageRequest(prompt="x", provider="fake", model="fake-single", n=2), progress)
     assert len(seen) >= 4
-    assert all(b > a for a, b in zip(seen, seen[1:], strict=False)), seen
+    assert all(b > a for a, b in itertools.pairwise(seen)), seen
 
 
 async def test_cancellation_cancels_vendor_calls_and_stores_nothing() -> None:
@@ -143,7 +144,9 @@ async def test_cancellation_cancels_vendor_calls_and_stores_nothing() -> None:
     provider = FakeImageProvider(latency=5)
     run, _ = make(provider, store=store)
     task = asyncio.create_task(run(ImageRequest(prompt="x", provider="fake", model="fake-single", n=3)))
-    while len(provider.calls) < 3:
+    for _ in range(200):  # wait until all three vendor calls are in flight
+        if len(provider.calls) == 3:
+            break
         await asyncio.sleep(0.01)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
