@@ -13,7 +13,9 @@ from fastmcp.exceptions import NotFoundError, ValidationError
 from fastmcp.resources import ResourceContent, ResourceResult
 from fastmcp.server.middleware import Middleware, MiddlewareContext
 from fastmcp.tools import ToolResult
+from mcp.shared.exceptions import MCPError
 from mcp.types import ImageContent, ResourceLink, TextContent, ToolAnnotations
+from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
 from pydantic import BaseModel, Field
 from pydantic import ValidationError as PydanticValidationError
 
@@ -70,6 +72,15 @@ class CapabilitiesResult(BaseModel):
     message: str | None = None
     details: dict[str, Any] | None = None
     retryable: bool | None = None
+
+
+def resource_not_found(exc: ImageNotFound, image_id: str) -> MCPError:
+    # 2026-07-28 uses -32602 for a missing resource (legacy clients also accept it).
+    return MCPError(
+        code=INVALID_PARAMS,
+        message=f"Resource not found: {exc.message}",
+        data={"code": exc.code, "uri": f"image://{image_id[:64]}"},
+    )
 
 
 def error_result(exc: BaseException) -> ToolResult:
@@ -331,7 +342,7 @@ def build_mcp_server(container: Container) -> FastMCP:
         try:
             record, data = await store.get(image_id)
         except ImageNotFound as exc:
-            raise NotFoundError(exc.message) from None
+            raise resource_not_found(exc, image_id) from None
         return ResourceResult([ResourceContent(data, mime_type=record.media_type)])
 
     @mcp.resource(
@@ -343,7 +354,7 @@ def build_mcp_server(container: Container) -> FastMCP:
         try:
             record, data = await store.get(image_id)
         except ImageNotFound as exc:
-            raise NotFoundError(exc.message) from None
+            raise resource_not_found(exc, image_id) from None
         preview = await asyncio.to_thread(
             make_preview,
             data,
@@ -353,7 +364,7 @@ def build_mcp_server(container: Container) -> FastMCP:
             keep_alpha=True,
         )
         if preview is None:
-            raise NotFoundError("No preview fits the budget for this image.")
+            raise MCPError(code=INTERNAL_ERROR, message="No preview fits the budget for this image.")
         return ResourceResult([ResourceContent(preview.data, mime_type=preview.media_type)])
 
     @mcp.resource(

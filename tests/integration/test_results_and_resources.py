@@ -1,0 +1,109 @@
+"""Results that fit an agent: inline modes, resource reads, the recent listing, edit by id."""
+
+from __future__ import annotations
+
+import base64
+import json
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+from fastmcp import Client
+from mcp.shared.exceptions import MCPError
+
+from entrypoints.mcp_server import build_mcp_server
+
+
+@pytest.fixture
+def server(container):
+    fake = container.fake()
+    fake.size = (2048, 1024)  # larger than the preview edge, so previews are re-encoded
+    return build_mcp_server(container)
+
+
+def images_in(result) -> list:
+    return [block for block in result.content if block.type == "image"]
+
+
+async def test_default_inline_is_a_bounded_webp_preview(server) -> None:
+    from PIL import Image
+
+    async with Client(server) as client:
+        result = await client.call_tool("generate_image", {"prompt": "x", "provider": "fake"})
+    (preview,) = images_in(result)
+    assert preview.mime_type == "image/webp"
+    decoded = Image.open(BytesIO(base64.b64decode(preview.data)))
+    assert max(decoded.size) <= 1568
+    assert result.structured_content["images"][0]["inline"] == "preview"
+    assert result.structured_content["images"][0]["width"] == 2048
+
+
+async def test_inline_none_sends_links_only(server) -> None:
+    async with Client(server) as client:
+        result = await client.call_tool(
+            "generate_image", {"prompt": "x", "provider": "fake", "inline": "none"}
+        )
+    assert images_in(result) == []
+    assert [b.type for b in result.content] == ["text", "resource_link"]
+    link = result.content[1]
+    assert str(link.uri) == result.structured_content["images"][0]["uri"]
+    assert link.size == result.structured_content["images"][0]["byte_size"]
+
+
+async def test_inline_full_returns_the_original_bytes_when_they_fit(server) -> None:
+    async with Client(server) as client:
+        result = await client.call_tool(
+            "generate_image", {"prompt": "x", "provider": "fake", "inline": "full"}
+        )
+        (full,) = images_in(result)
+        stored = await client.read_resource(result.structured_content["images"][0]["uri"])
+    assert full.mime_type == "image/png"
+    assert full.data == stored[0].blob
+    assert result.structured_content["images"][0]["inline"] == "full"
+
+
+async def test_preview_resource_and_recent_listing(server) -> None:
+    async with Client(server) as client:
+        first = await client.call_tool("generate_image", {"prompt": "first", "provider": "fake"})
+        second = await client.call_tool("generate_image", {"prompt": "second", "provider": "fake"})
+        record = second.structured_content["images"][0]
+        preview = await client.read_resource(record["preview_uri"])
+        recent = json.loads((await client.read_resource("images://recent"))[0].text)
+        templates = [t.uri_template for t in await client.list_resource_templates()]
+    assert preview[0].mime_type == "image/webp"
+    assert len(preview[0].blob) < len(base64.b64encode(Path(record["path"]).read_bytes()))
+    assert [r["prompt"] for r in recent[:2]] == ["second", "first"]
+    assert recent[0]["id"] == record["id"] and first.structured_content["ok"]
+    assert "image://{image_id}" in templates and "image://{image_id}/preview" in templates
+
+
+async def test_unknown_resource_is_not_found(server) -> None:
+    async with Client(server) as client:
+        with pytest.raises(MCPError) as caught:
+            await client.read_resource("image://" + "0" * 32)
+    assert caught.value.code == -32602
+    assert "not found" in str(caught.value).lower()
+
+
+async def test_edit_by_bare_id_records_lineage(server) -> None:
+    async with Client(server) as client:
+        made = await client.call_tool("generate_image", {"prompt": "x", "provider": "fake"})
+        source_id = made.structured_content["images"][0]["id"]
+        edited = await client.call_tool(
+            "edit_image",
+            {"prompt": "y", "provider": "fake", "images": [source_id], "mask": f"image://{source_id}"},
+        )
+    path = Path(edited.structured_content["images"][0]["path"])
+    sidecar = json.loads(path.with_suffix(path.suffix + ".json").read_text())
+    assert sidecar["metadata"]["source_images"] == [source_id]
+    assert sidecar["metadata"]["mask_source"] == source_id
+
+
+async def test_unknown_image_id_is_image_not_found(server) -> None:
+    async with Client(server) as client:
+        result = await client.call_tool(
+            "edit_image",
+            {"prompt": "y", "provider": "fake", "images": ["image://" + "f" * 32]},
+            raise_on_error=False,
+        )
+    assert result.structured_content["code"] == "image_not_found"
