@@ -7,7 +7,7 @@ from typing import Any
 from attrs import frozen
 
 from application.routing import ProviderRegistry
-from domain.errors import InvalidRequest
+from domain.errors import AppError, InvalidRequest
 
 
 @frozen
@@ -50,7 +50,30 @@ class GetModelCapabilities:
             entry["models"] = [spec.describe() for spec in specs]
             providers.append(entry)
         try:
-            default = self.registry.default_provider_id()
-        except Exception:  # no provider enabled is a valid state to report, not an error here
+            default: str | None = self.registry.default_provider_id()
+        except AppError:  # no provider enabled is a valid state to report, not an error here
             default = None
-        return {"default_provider": default, "providers": providers}
+        return {
+            "default_provider": default,
+            "providers": providers,
+            "capabilities": [_seed_report(p) for p in providers if p["enabled"]],
+        }
+
+
+# Families the older image-gen-mcp reported; every other family is autoregressive.
+_DIFFUSION_FAMILIES = frozenset({"imagen", "dall-e", "diffusion", "flux"})
+_SEED_FIELDS = (
+    "model", "supports_generation", "supports_edit", "supports_mask", "max_n",
+    "supports_background", "supports_negative_prompt", "supports_multi_image_edit",
+)  # fmt: skip
+
+
+def _seed_report(provider: dict[str, Any]) -> dict[str, Any]:
+    """The enabled provider in the older server's ``CapabilityReport`` shape, so clients
+    written for it keep reading ``capabilities[].models[]``."""
+    families = {m["family"] for m in provider["models"]}
+    return {
+        "provider": provider["provider"],
+        "family": "diffusion" if families and families <= _DIFFUSION_FAMILIES else "ar",
+        "models": [{k: m[k] for k in _SEED_FIELDS} for m in provider["models"]],
+    }

@@ -67,7 +67,12 @@ class CapabilitiesResult(BaseModel):
 
     ok: bool
     default_provider: str | None = None
-    providers: list[dict[str, Any]] | None = None
+    providers: list[dict[str, Any]] | None = Field(
+        None, description="Every provider, enabled or not (with the variables that enable it)."
+    )
+    capabilities: list[dict[str, Any]] | None = Field(
+        None, description="Enabled providers in the older image-gen-mcp CapabilityReport shape."
+    )
     code: str | None = None
     message: str | None = None
     details: dict[str, Any] | None = None

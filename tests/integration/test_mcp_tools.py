@@ -204,3 +204,16 @@ async def test_preview_fits_budget_for_large_images(output_root: Path) -> None:
     assert total_chars <= settings.result_budget_chars
     assert len([b for b in result.content if b.type == "image"]) == 4
     assert all(i["byte_size"] > 4_000_000 for i in result.structured_content["images"])
+
+
+async def test_capabilities_keep_the_seed_shape_for_enabled_providers(server) -> None:
+    async with Client(server) as client:
+        report = (await client.call_tool("get_model_capabilities", {"provider": "fake"})).structured_content
+    (seed,) = report["capabilities"]
+    assert seed["provider"] == "fake" and seed["family"] == "ar"
+    single = next(m for m in seed["models"] if m["model"] == "fake-single")
+    assert single == {
+        "model": "fake-single", "supports_generation": True, "supports_edit": True,
+        "supports_mask": False, "max_n": 1, "supports_background": False,
+        "supports_negative_prompt": False, "supports_multi_image_edit": True,
+    }
