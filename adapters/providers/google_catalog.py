@@ -1,0 +1,155 @@
+"""The Gemini API and Vertex AI model catalogs, as data.
+
+Facts come from the provider fact sheet (§3, §4). Gemini image models make one image per call
+(``candidateCount`` is 1), so ``max_n`` is 1 and the policy fans out; they take no mask and make
+no transparent background, so the policy refuses both before any call. Imagen is kept on Vertex
+only, as retired entries that still work for projects that kept access.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from domain.catalog import STANDARD_RATIOS, ModelSpec
+from domain.options import ModelStatus, Operation, OutputFormat, SizeTier
+
+# The size label of models that take no ``image_size``: the adapter then omits the field and the
+# vendor answers at its own size (about 1024 px). A label rather than None keeps the S tier listed.
+VENDOR_DEFAULT_SIZE = "default"
+
+_EXTREME_RATIOS = ("1:4", "4:1", "1:8", "8:1")
+_FLASH_IMAGE_RATIOS = STANDARD_RATIOS + _EXTREME_RATIOS
+_K_TIERS = {SizeTier.S: "1K", SizeTier.M: "2K", SizeTier.L: "4K"}
+_IMAGEN_RATIOS = ("1:1", "3:4", "4:3", "9:16", "16:9")
+_IMAGEN_RETIRED = date(2026, 6, 30)
+_IMAGEN_REPLACEMENT = "gemini-3.1-flash-image"
+_GENERATE_ONLY = frozenset({Operation.GENERATE})
+_EDIT_ONLY = frozenset({Operation.EDIT})
+
+
+def _gemini_models(provider: str, output_formats: tuple[OutputFormat, ...]) -> tuple[ModelSpec, ...]:
+    """The Gemini image family, the same on both vendors but for ratios and output formats."""
+    flash_ratios = _FLASH_IMAGE_RATIOS + (("9:21",) if provider == "vertex" else ())
+    return (
+        ModelSpec(
+            provider=provider,
+            model="gemini-3.1-flash-image",
+            family="gemini-image",
+            description="Nano Banana 2: fast generation and mask-free edits, up to 4K, 14 reference images.",
+            max_input_images=14,
+            output_formats=output_formats,
+            aspect_ratios=flash_ratios,
+            size_tiers=_K_TIERS,
+        ),
+        ModelSpec(
+            provider=provider,
+            model="gemini-3-pro-image",
+            family="gemini-image",
+            description="Nano Banana Pro: best fidelity and text rendering, up to 4K, 14 reference images.",
+            max_input_images=14,
+            output_formats=output_formats,
+            aspect_ratios=STANDARD_RATIOS,
+            size_tiers=_K_TIERS,
+        ),
+        ModelSpec(
+            provider=provider,
+            model="gemini-3.1-flash-lite-image",
+            family="gemini-image",
+            description="Nano Banana 2 Lite: cheapest, 1K only.",
+            # The input-image limit is not documented; the vendor's 400 answers if it is lower.
+            max_input_images=14,
+            output_formats=output_formats,
+            aspect_ratios=STANDARD_RATIOS,
+            size_tiers={SizeTier.S: "1K"},
+        ),
+        ModelSpec(
+            provider=provider,
+            model="gemini-2.5-flash-image",
+            family="gemini-image",
+            description="Nano Banana (legacy): about 1024 px, no size setting, 3 reference images.",
+            status=ModelStatus.LEGACY,
+            replacement="gemini-3.1-flash-image",
+            max_input_images=3,
+            output_formats=output_formats,
+            aspect_ratios=STANDARD_RATIOS,
+            size_tiers={SizeTier.S: VENDOR_DEFAULT_SIZE},
+        ),
+        ModelSpec(
+            provider=provider,
+            model="gemini-2.5-flash-image-preview",
+            family="gemini-image",
+            description="Preview id of gemini-2.5-flash-image, shut down by Google.",
+            status=ModelStatus.RETIRED,
+            replacement="gemini-2.5-flash-image",
+            max_input_images=3,
+            output_formats=output_formats,
+            aspect_ratios=STANDARD_RATIOS,
+            size_tiers={SizeTier.S: VENDOR_DEFAULT_SIZE},
+        ),
+    )
+
+
+def _imagen_generator(model: str, description: str, *, two_k: bool, max_n: int = 4) -> ModelSpec:
+    return ModelSpec(
+        provider="vertex",
+        model=model,
+        family="imagen",
+        description=description,
+        operations=_GENERATE_ONLY,
+        status=ModelStatus.RETIRED,
+        retired_on=_IMAGEN_RETIRED,
+        replacement=_IMAGEN_REPLACEMENT,
+        max_n=max_n,
+        max_input_images=0,
+        output_formats=(OutputFormat.PNG, OutputFormat.JPEG),
+        aspect_ratios=_IMAGEN_RATIOS,
+        # sampleImageSize exists on Imagen 4 generate/ultra only; Imagen 3 takes no size field.
+        size_tiers={SizeTier.S: "1K", SizeTier.M: "2K"} if two_k else {SizeTier.S: VENDOR_DEFAULT_SIZE},
+        native_negative_prompt=model == "imagen-3.0-generate-002",
+    )
+
+
+_IMAGEN: tuple[ModelSpec, ...] = (
+    _imagen_generator("imagen-4.0-generate-001", "Imagen 4 (retired): 1K/2K, up to 4 per call.", two_k=True),
+    _imagen_generator(
+        "imagen-4.0-fast-generate-001", "Imagen 4 Fast (retired): 1K only, up to 4 per call.", two_k=False
+    ),
+    # Ultra makes one image per request; a larger n fans out rather than being refused.
+    _imagen_generator(
+        "imagen-4.0-ultra-generate-001", "Imagen 4 Ultra (retired): 1K/2K, one per call.", two_k=True, max_n=1
+    ),
+    _imagen_generator(
+        "imagen-3.0-generate-002", "Imagen 3 (retired): native negative prompt, 1K.", two_k=False
+    ),
+    ModelSpec(
+        provider="vertex",
+        model="imagen-3.0-capability-001",
+        family="imagen",
+        description="Imagen 3 masked editing (retired): inpaint insertion or removal inside a mask.",
+        operations=_EDIT_ONLY,
+        status=ModelStatus.RETIRED,
+        retired_on=_IMAGEN_RETIRED,
+        replacement=_IMAGEN_REPLACEMENT,
+        max_n=4,
+        max_input_images=1,
+        mask=True,
+        output_formats=(OutputFormat.PNG, OutputFormat.JPEG),
+        aspect_ratios=_IMAGEN_RATIOS,
+        size_tiers={SizeTier.S: VENDOR_DEFAULT_SIZE},
+    ),
+)
+
+# The Gemini API has no output-format knob (ImageConfig.output_mime_type raises there);
+# Vertex takes image/jpeg through imageOutputOptions.
+_GEMINI_API = _gemini_models("gemini", (OutputFormat.PNG,))
+_VERTEX = _gemini_models("vertex", (OutputFormat.PNG, OutputFormat.JPEG)) + _IMAGEN
+
+
+def gemini_catalog() -> tuple[ModelSpec, ...]:
+    """Gemini API (``GEMINI_API_KEY``) models, current first."""
+    return _GEMINI_API
+
+
+def vertex_catalog() -> tuple[ModelSpec, ...]:
+    """Vertex AI models: the Gemini image family, then the retired Imagen models."""
+    return _VERTEX

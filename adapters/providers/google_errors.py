@@ -1,0 +1,163 @@
+"""google-genai, google-auth and httpx2 exceptions as AppErrors, shared by the Gemini API and
+Vertex AI adapters (fact sheet §7). Messages keep the vendor's words but never a key."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from domain.catalog import ModelSpec
+from domain.errors import (
+    AppError,
+    AuthFailed,
+    InvalidRequest,
+    ModelNotFound,
+    NetworkError,
+    PermissionDenied,
+    ProviderTimeout,
+    ProviderUnavailable,
+    QuotaExhausted,
+    RateLimited,
+)
+from domain.options import ModelStatus
+
+# Shorter "secrets" are test placeholders; replacing them would garble every message.
+_MIN_SECRET_LENGTH = 8
+
+
+@dataclass(frozen=True)
+class AuthHint:
+    """What to tell the user to fix when Google rejects the credentials."""
+
+    text: str = ""
+    variable: str | None = None
+
+
+_KEY_IN_QUERY = re.compile(r"([?&](?:key|api_key|access_token)=)[^&\s'\"]+", re.IGNORECASE)
+
+
+def translate_error(
+    exc: BaseException, spec: ModelSpec, provider: str, hint: AuthHint = AuthHint()
+) -> AppError | None:
+    """One vendor, SDK, auth or transport exception as an AppError; None when it is none of them."""
+    import httpx2
+    from google.auth import exceptions as auth_errors
+    from google.genai import errors
+
+    if isinstance(exc, errors.APIError):
+        return _api_error(exc, spec, provider, hint)
+    if isinstance(exc, httpx2.TimeoutException):
+        return ProviderTimeout(
+            f"{provider} did not answer in time ({type(exc).__name__}).", provider=provider
+        )
+    if isinstance(exc, httpx2.TransportError):
+        return NetworkError(
+            f"{provider} could not be reached: {type(exc).__name__}: {exc}", provider=provider
+        )
+    if isinstance(exc, auth_errors.RefreshError):
+        if getattr(exc, "retryable", False):
+            return ProviderUnavailable(f"Google's token endpoint failed: {exc}", provider=provider)
+        said = str(exc.args[0] if exc.args else exc).rstrip(".")  # args[1] is the raw token response
+        return AuthFailed(
+            f"Google refused the credentials: {said}.{hint.text}", provider=provider, variable=hint.variable
+        )
+    if isinstance(exc, auth_errors.TransportError):
+        return NetworkError(f"Google's token endpoint could not be reached: {exc}", provider=provider)
+    if isinstance(exc, auth_errors.DefaultCredentialsError):
+        return AuthFailed(
+            f"No Google credentials were found.{hint.text}", provider=provider, variable=hint.variable
+        )
+    if isinstance(exc, ValueError):  # the SDK validates some fields before sending
+        return InvalidRequest(f"{provider} SDK refused the request: {exc}", provider=provider)
+    return None
+
+
+def _api_error(exc: Any, spec: ModelSpec, provider: str, hint: AuthHint) -> AppError:
+    body = exc.details if isinstance(exc.details, Mapping) else {}
+    error = body.get("error", body)
+    entries = (
+        [d for d in error.get("details") or [] if isinstance(d, Mapping)]
+        if isinstance(error, Mapping)
+        else []
+    )
+    reasons = {str(d.get("reason")) for d in entries if d.get("reason")}
+    code, status = int(exc.code or 0), str(exc.status or "")
+    vendor = str(exc.message or status or "no message").strip().rstrip(".")
+    facts: dict[str, Any] = {"provider": provider, "http_status": code, "vendor_status": status or None}
+    facts["reason"] = ", ".join(sorted(reasons)) or None
+    said = f"{provider} answered {code} {status}: {vendor}"
+    if code == 401 or reasons & {"API_KEY_INVALID", "ACCESS_TOKEN_EXPIRED", "CREDENTIALS_MISSING"}:
+        return AuthFailed(f"{said}.{hint.text}", variable=hint.variable, **facts)
+    if code == 403:
+        return PermissionDenied(said, **facts)
+    if code == 404:
+        return _not_found(spec, provider, said, facts)
+    if code == 429:
+        retry_after = _retry_after(entries, exc)
+        if _daily_or_zero_quota(entries):
+            return QuotaExhausted(f"{said} (a daily or zero quota: retrying soon will not help)", **facts)
+        return RateLimited(said, retry_after=retry_after, **facts)
+    if code == 408:
+        return ProviderTimeout(said, **facts)
+    if 400 <= code < 500:
+        return InvalidRequest(said, **facts)
+    return ProviderUnavailable(said, retry_after=_retry_after(entries, exc), **facts)
+
+
+def _not_found(spec: ModelSpec, provider: str, said: str, facts: dict[str, Any]) -> ModelNotFound:
+    if spec.replacement and spec.status is not ModelStatus.CURRENT:
+        when = f" on {spec.retired_on.isoformat()}" if spec.retired_on else ""
+        verb = "was retired by Google" if spec.status is ModelStatus.RETIRED else "is legacy"
+        return ModelNotFound(
+            f"{spec.model} {verb}{when} and this project is no longer served it; use "
+            f"{spec.replacement} instead. ({said})",
+            model=spec.model,
+            replacement=spec.replacement,
+            **facts,
+        )
+    return ModelNotFound(
+        f"{said} (model {spec.model}; see get_model_capabilities)", model=spec.model, **facts
+    )
+
+
+def _retry_after(entries: Sequence[Mapping[str, Any]], exc: Any) -> float | None:
+    for entry in entries:
+        delay = entry.get("retryDelay")
+        if str(entry.get("@type", "")).endswith("RetryInfo") and isinstance(delay, str):
+            try:
+                return float(delay.removesuffix("s"))
+            except ValueError:
+                continue
+    header = getattr(getattr(exc, "response", None), "headers", {}).get("retry-after")
+    try:
+        return float(header) if header else None
+    except ValueError:
+        return None
+
+
+def _daily_or_zero_quota(entries: Sequence[Mapping[str, Any]]) -> bool:
+    for entry in entries:
+        for violation in entry.get("violations") or []:
+            if not isinstance(violation, Mapping):
+                continue
+            if "PerDay" in str(violation.get("quotaId", "")) or str(violation.get("quotaValue")) == "0":
+                return True
+    return False
+
+
+def redacted(error: AppError, secrets: Sequence[str]) -> AppError:
+    """Keys travel in headers, but scrub them (and any key= query) from text we pass on."""
+
+    def clean(text: str) -> str:
+        text = _KEY_IN_QUERY.sub(r"\1***", text)
+        for secret in secrets:
+            if len(secret) >= _MIN_SECRET_LENGTH:
+                text = text.replace(secret, "***")
+        return text
+
+    error.message = clean(error.message)
+    error.args = (error.message,)
+    error.details = {k: clean(v) if isinstance(v, str) else v for k, v in error.details.items()}
+    return error
