@@ -1,0 +1,275 @@
+"""A wire-level fake of OpenRouter: the image API, the chat route, the image models listing and
+its error bodies. Usable in process (``http_client()`` on ``httpx2.MockTransport``) or over a
+real socket (``asgi`` served by uvicorn), and it records every request it receives.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx2
+from attrs import field, frozen
+from PIL import Image
+
+API_KEY = "sk-or-v1-test-0123456789abcdef"
+BASE_URL = "https://openrouter.test/api/v1"
+# Models the image API does not serve: only the chat route answers for them.
+CHAT_ONLY = frozenset({"openai/gpt-5-image", "openai/gpt-5-image-mini", "acme/chat-painter"})
+_EDGE = {"512": 32, "1K": 64, "2K": 96, "4K": 128}
+
+
+@frozen
+class Recorded:
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    body: Any
+
+
+@frozen
+class Answer:
+    """A scripted answer: status, JSON body and headers."""
+
+    status: int
+    body: Any
+    headers: Mapping[str, str] = field(factory=dict)
+
+
+def or_error(status: int, message: str, metadata: Mapping[str, Any] | None = None, **headers: str) -> Answer:
+    """OpenRouter's error body: ``{"error": {"code", "message", "metadata"}}``."""
+    error: dict[str, Any] = {"code": status, "message": message}
+    if metadata is not None:
+        error["metadata"] = dict(metadata)
+    return Answer(status, {"error": error}, {k.replace("_", "-"): v for k, v in headers.items()})
+
+
+# One answer per failure kind of the provider contract, shaped as OpenRouter sends them.
+FAILURES: dict[str, Answer | type[Exception]] = {
+    "auth_failed": or_error(401, "No cookie auth credentials found"),
+    "permission_denied": or_error(403, "This model is not available for your key's data policy"),
+    "model_not_found": or_error(404, "No endpoints found for this model"),
+    "rate_limited": or_error(
+        429,
+        "Rate limit exceeded: free-models-per-min",
+        {"error_type": "rate_limit_exceeded"},
+        retry_after="7",
+    ),
+    "quota_exhausted": or_error(402, "Insufficient credits. Add more using https://openrouter.ai/credits"),
+    "content_blocked": or_error(
+        403,
+        "Your input was flagged by the moderation system",
+        {
+            "reasons": ["violence"],
+            "flagged_input": "a red fox...",
+            "provider_name": "OpenAI",
+            "model_slug": "x",
+        },
+    ),
+    "provider_unavailable": or_error(
+        502, "Provider returned error", {"provider_name": "Google", "raw": None}
+    ),
+    "timeout": httpx2.ReadTimeout,
+    "network_error": httpx2.ConnectError,
+    "no_image": Answer(200, {"created": 1767225600, "data": []}),
+    "invalid_request": or_error(400, "aspect_ratio: invalid enum value", {"error_type": "invalid_request"}),
+}
+
+DEFAULT_LISTING: list[dict[str, Any]] = [
+    {
+        "id": "google/gemini-3.1-flash-image",
+        "name": "Google: Nano Banana 2",
+        "description": "Listed with fewer ratios than the curated entry: curated wins.",
+        "created": 1767225600,
+        "endpoints": "/api/v1/images/models/google/gemini-3.1-flash-image/endpoints",
+        "architecture": {"input_modalities": ["text", "image"], "output_modalities": ["image", "text"]},
+        "supported_parameters": {"aspect_ratio": {"type": "enum", "values": ["1:1"]}},
+        "supports_streaming": False,
+    },
+    {
+        "id": "bytedance-seed/seedream-4.5",
+        "name": "Seedream 4.5",
+        "description": "A text-to-image model.",
+        "created": 1767225600,
+        "endpoints": "/api/v1/images/models/bytedance-seed/seedream-4.5/endpoints",
+        "architecture": {"input_modalities": ["text"], "output_modalities": ["image"]},
+        "supported_parameters": {
+            "resolution": {"type": "enum", "values": ["1K", "2K", "4K"]},
+            "aspect_ratio": {"type": "enum", "values": ["1:1", "16:9", "9:16", "auto"]},
+        },
+        "supports_streaming": False,
+    },
+    {
+        "id": "sourceful/riverflow-v2",
+        "name": "Sourceful: Riverflow V2",
+        "description": "Edits and transparent backgrounds.",
+        "created": 1767225600,
+        "endpoints": "/api/v1/images/models/sourceful/riverflow-v2/endpoints",
+        "architecture": {"input_modalities": ["text", "image"], "output_modalities": ["image"]},
+        "supported_parameters": {
+            "n": {"type": "range", "min": 1, "max": 4},
+            "quality": {"type": "enum", "values": ["low", "high"]},
+            "background": {"type": "enum", "values": ["auto", "transparent", "opaque"]},
+            "output_format": {"type": "enum", "values": ["webp", "png"]},
+            "resolution": {"type": "enum", "values": ["1K", "2K"]},
+            "aspect_ratio": {"type": "enum", "values": ["1:1", "3:2", "2:3"]},
+        },
+        "supports_streaming": True,
+    },
+    {
+        "id": "acme/text-only",
+        "name": "Not an image model",
+        "description": "Filtered out: it makes no images.",
+        "created": 1767225600,
+        "endpoints": "/api/v1/images/models/acme/text-only/endpoints",
+        "architecture": {"input_modalities": ["text"], "output_modalities": ["text"]},
+        "supported_parameters": {},
+        "supports_streaming": False,
+    },
+]
+
+
+def picture(resolution: str | None, aspect_ratio: str | None, fmt: str = "png") -> bytes:
+    edge = _EDGE.get(resolution or "1K", 64)
+    w, h = (float(x) for x in (aspect_ratio or "1:1").split(":")) if aspect_ratio != "auto" else (1.0, 1.0)
+    size = (max(1, round(edge * w / max(w, h))), max(1, round(edge * h / max(w, h))))
+    out = io.BytesIO()
+    mode = "RGB" if fmt == "jpeg" else "RGBA"
+    Image.new(mode, size, (200, 80, 40) if mode == "RGB" else (200, 80, 40, 255)).save(
+        out, format=fmt.upper()
+    )
+    return out.getvalue()
+
+
+class FakeOpenRouter:
+    """Answers as OpenRouter does. ``fail_with`` makes every generation request fail the same way;
+    ``fail_next`` scripts one-shot answers; ``listing`` (None → 404) feeds ``/images/models``."""
+
+    def __init__(
+        self, listing: list[dict[str, Any]] | None = DEFAULT_LISTING, api_key: str = API_KEY
+    ) -> None:
+        self.listing = listing
+        self.listing_failure: Answer | None = None
+        self.api_key = api_key
+        self.requests: list[Recorded] = []
+        self.sticky: Answer | type[Exception] | None = None
+        self.script: deque[Answer | type[Exception]] = deque()
+        self.on_request: Callable[[Recorded], None] | None = None
+
+    def fail_with(self, kind: str) -> FakeOpenRouter:
+        self.sticky = FAILURES[kind]
+        return self
+
+    def fail_next(self, *answers: Answer | type[Exception]) -> FakeOpenRouter:
+        self.script.extend(answers)
+        return self
+
+    def generation_requests(self) -> list[Recorded]:
+        return [r for r in self.requests if r.method == "POST"]
+
+    def listing_requests(self) -> list[Recorded]:
+        return [r for r in self.requests if r.path.endswith("/images/models")]
+
+    # -- transports -----------------------------------------------------------------------
+    def http_client(self) -> httpx2.AsyncClient:
+        return httpx2.AsyncClient(transport=httpx2.MockTransport(self.handle))
+
+    def handle(self, request: httpx2.Request) -> httpx2.Response:
+        body = json.loads(request.content) if request.content else None
+        answer = self.respond(request.method, request.url.path, dict(request.headers), body)
+        if isinstance(answer, type):
+            raise answer("scripted transport failure", request=request)
+        return httpx2.Response(answer.status, json=answer.body, headers=dict(answer.headers))
+
+    async def asgi(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        raw = b"".join(chunks)
+        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        answer = self.respond(scope["method"], scope["path"], headers, json.loads(raw) if raw else None)
+        assert not isinstance(answer, type), "transport failures need the in-process transport"
+        payload = json.dumps(answer.body).encode()
+        out = [(b"content-type", b"application/json")] + [
+            (k.encode(), v.encode()) for k, v in answer.headers.items()
+        ]
+        await send({"type": "http.response.start", "status": answer.status, "headers": out})
+        await send({"type": "http.response.body", "body": payload})
+
+    # -- OpenRouter -----------------------------------------------------------------------
+    def respond(
+        self, method: str, path: str, headers: Mapping[str, str], body: Any
+    ) -> Answer | type[Exception]:
+        record = Recorded(method, path, headers, body)
+        self.requests.append(record)
+        if headers.get("authorization") != f"Bearer {self.api_key}":
+            return or_error(401, "No auth credentials found")
+        if method == "GET" and path == "/api/v1/images/models":
+            if self.listing_failure is not None:
+                return self.listing_failure
+            if self.listing is None:
+                return or_error(404, "Not Found")
+            return Answer(200, {"data": self.listing})
+        if method != "POST":
+            return or_error(404, "Not Found")
+        if self.script:
+            return self.script.popleft()
+        if self.sticky is not None:
+            return self.sticky
+        if path == "/api/v1/images":
+            return self._image_api(body)
+        if path == "/api/v1/chat/completions":
+            return self._chat(body)
+        return or_error(404, "Not Found")
+
+    def _image_api(self, body: dict[str, Any]) -> Answer:
+        model = body["model"]
+        if model in CHAT_ONLY:
+            return or_error(404, f"Model {model} is not available on the image API")
+        fmt = body.get("output_format", "png")
+        picture_bytes = picture(body.get("resolution"), body.get("aspect_ratio"), fmt)
+        n = body.get("n", 1)
+        data = [
+            {"b64_json": base64.b64encode(picture_bytes).decode(), "media_type": f"image/{fmt}"}
+            for _ in range(n)
+        ]
+        usage = {
+            "prompt_tokens": 12,
+            "completion_tokens": 1290 * n,
+            "total_tokens": 12 + 1290 * n,
+            "cost": 0.04 * n,
+        }
+        return Answer(200, {"created": 1767225600, "data": data, "usage": usage})
+
+    def _chat(self, body: dict[str, Any]) -> Answer:
+        config = body.get("image_config") or {}
+        url = (
+            "data:image/png;base64,"
+            + base64.b64encode(picture(config.get("image_size"), config.get("aspect_ratio"))).decode()
+        )
+        message = {
+            "role": "assistant",
+            "content": "Here is your image.",
+            "images": [{"type": "image_url", "image_url": {"url": url}}],
+        }
+        return Answer(
+            200,
+            {
+                "id": "gen-1767225600-abc",
+                "object": "chat.completion",
+                "created": 1767225600,
+                "model": body["model"],
+                "provider": "OpenAI",
+                "choices": [
+                    {"index": 0, "finish_reason": "stop", "native_finish_reason": "stop", "message": message}
+                ],
+                "usage": {"prompt_tokens": 20, "completion_tokens": 1300, "total_tokens": 1320, "cost": 0.05},
+            },
+        )
