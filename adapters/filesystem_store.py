@@ -89,7 +89,6 @@ class FilesystemImageStore(ImageStore):
                 "directory must be inside the output root (IMAGE_GEN_MCP_OUTPUT_DIR); "
                 "give a relative folder name.",
                 option="directory",
-                output_root=str(root),
             )
         return resolved
 

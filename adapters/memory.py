@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
+import random
 import uuid
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -15,7 +16,15 @@ from typing import Any
 from adapters.png import solid_png
 from application.ports import ImageProvider, ImageStore
 from domain.catalog import STANDARD_RATIOS, ModelSpec
-from domain.errors import AppError, ImageNotFound
+from domain.errors import (
+    AppError,
+    ContentBlocked,
+    ImageNotFound,
+    NoImage,
+    ProviderTimeout,
+    ProviderUnavailable,
+    RateLimited,
+)
 from domain.images import GeneratedImage, ProviderResult, StoredImage, Usage
 from domain.normalized import ProviderRequest
 from domain.options import Operation, OutputFormat, Quality, SizeTier
@@ -76,6 +85,9 @@ class FakeImageProvider(ImageProvider):
     Each call pops the next scripted outcome (an AppError instance to raise, or None for a
     normal answer); with an empty script every call succeeds. ``latency`` delays each call.
     ``calls`` records every request, ``cancelled`` counts calls cancelled mid-flight.
+
+    ``fault_rate`` (0-1) makes unscripted calls fail or answer slowly at random, from a
+    generator seeded with ``fault_seed``: soak tests inject vendor faults from outside this way.
     """
 
     def __init__(
@@ -84,6 +96,8 @@ class FakeImageProvider(ImageProvider):
         catalog: Sequence[ModelSpec] = FAKE_MODELS,
         latency: float = 0.0,
         size: tuple[int, int] | None = None,
+        fault_rate: float = 0.0,
+        fault_seed: int = 0,
     ) -> None:
         self.provider_id = provider_id
         self._catalog = tuple(catalog)
@@ -93,6 +107,8 @@ class FakeImageProvider(ImageProvider):
         self.calls: list[ProviderRequest] = []
         self.cancelled = 0
         self.closed = False
+        self.fault_rate = fault_rate
+        self._faults = random.Random(fault_seed)  # noqa: S311 -- test faults, not security
 
     def fail_next(self, *errors: AppError | None) -> FakeImageProvider:
         self.script.extend(errors)
@@ -116,9 +132,12 @@ class FakeImageProvider(ImageProvider):
     async def _answer(self, request: ProviderRequest) -> ProviderResult:
         self.calls.append(request)
         outcome = self.script.popleft() if self.script else None
+        delay = self.latency
+        if outcome is None and self.fault_rate and self._faults.random() < self.fault_rate:
+            outcome, delay = self._random_fault(delay)
         try:
-            if self.latency:
-                await asyncio.sleep(self.latency)
+            if delay:
+                await asyncio.sleep(delay)
         except asyncio.CancelledError:
             self.cancelled += 1
             raise
@@ -142,6 +161,19 @@ class FakeImageProvider(ImageProvider):
             usage=Usage(input_tokens=10, output_tokens=100 * request.n, total_tokens=10 + 100 * request.n),
             used={"size": f"{width}x{height}", "quality": request.quality},
         )
+
+    def _random_fault(self, delay: float) -> tuple[AppError | None, float]:
+        """One injected fault: an error a real vendor sends, or a slow (but good) answer."""
+        kind = self._faults.randrange(6)
+        faults: list[AppError | None] = [
+            ProviderUnavailable("Injected fault: the fake vendor is overloaded.", status=503),
+            RateLimited("Injected fault: slow down.", status=429, retry_after=0.05),
+            ProviderTimeout("Injected fault: the fake vendor timed out."),
+            ContentBlocked("Injected fault: the fake safety system refused.", reason="injected"),
+            NoImage("Injected fault: the fake vendor answered without an image."),
+            None,  # slow response
+        ]
+        return faults[kind], (max(delay, 0.05) * 4 if faults[kind] is None else delay)
 
 
 class InMemoryImageStore(ImageStore):

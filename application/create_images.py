@@ -23,6 +23,7 @@ from domain.options import Operation
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float, float | None, str], Awaitable[None]]
+_SUMMED = frozenset({"cost"})
 
 
 @frozen
@@ -87,7 +88,12 @@ class CreateImages:
         usage = sum((r.usage for r in results), Usage())
         used: dict[str, Any] = {"aspect_ratio": plan.aspect_ratio, "size_tier": plan.size_tier.value}
         for result in results:
-            used.update(result.used)
+            for key, value in result.used.items():
+                if key in _SUMMED and isinstance(value, int | float):
+                    # Fan-out: each call reports its own cost; the caller paid for all.
+                    used[key] = used.get(key, 0) + value
+                else:
+                    used[key] = value
         return ImageOutcome(
             operation=operation,
             provider=route.spec.provider,

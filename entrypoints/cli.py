@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 
+from entrypoints.log_redaction import install_redaction, register_secrets
 from entrypoints.settings import Settings
 
 
@@ -14,9 +15,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="image-gen-mcp",
         description="MCP server for image generation and editing across vendors.",
     )
-    parser.add_argument("--transport", choices=("stdio", "http", "sse"), default="stdio")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument(
+        "--transport",
+        choices=("stdio", "http", "sse"),
+        default="stdio",
+        help="stdio (default); http: MCP at /mcp plus the REST API at /v1; sse: legacy MCP at /sse",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
     parser.add_argument(
         "--insecure-no-auth",
         action="store_true",
@@ -32,6 +38,9 @@ def configure_logging(settings: Settings) -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # No configured key or token may reach a log line, whoever logs it.
+    register_secrets(settings.secrets())
+    install_redaction()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,6 +14,15 @@ from dependency_injector import containers, providers
 from adapters.filesystem_store import FilesystemImageStore
 from adapters.memory import FakeImageProvider, InMemoryImageStore
 from adapters.placeholder_provider import PlaceholderImageProvider
+from adapters.providers.azure_provider import build_azure_provider
+from adapters.providers.gemini_provider import build_gemini_provider
+from adapters.providers.google_catalog import gemini_catalog, vertex_catalog
+from adapters.providers.openai_catalog import azure_catalog, openai_catalog
+from adapters.providers.openai_provider import build_openai_provider
+from adapters.providers.openrouter_catalog import openrouter_catalog
+from adapters.providers.openrouter_provider import build_openrouter_provider
+from adapters.providers.vertex_provider import build_vertex_provider
+from adapters.url_fetcher import SafeUrlFetcher
 from application.admission import InFlightLimit
 from application.capabilities import GetModelCapabilities
 from application.create_images import CreateImages, EditImage, GenerateImage
@@ -22,6 +31,7 @@ from application.ports import ImageProvider
 from application.retry import RetryPolicy
 from application.routing import DisabledProvider, ProviderRegistry
 from domain.catalog import ModelSpec
+from entrypoints.log_redaction import register_secrets
 from entrypoints.settings import Settings, parse_pairs
 
 
@@ -49,6 +59,11 @@ def _missing_vars(provider_id: str, s: Settings) -> tuple[str, ...]:
 VendorEntry = tuple[Callable[[Settings], ImageProvider], Callable[[], Sequence[ModelSpec]]]
 VENDORS: dict[str, VendorEntry] = {
     # One line per vendor adapter, e.g. "openai": (build_openai_provider, openai_catalog),
+    "openai": (build_openai_provider, openai_catalog),
+    "azure": (build_azure_provider, azure_catalog),
+    "gemini": (build_gemini_provider, gemini_catalog),
+    "vertex": (build_vertex_provider, vertex_catalog),
+    "openrouter": (build_openrouter_provider, openrouter_catalog),
 }
 
 
@@ -97,7 +112,19 @@ class Container(containers.DeclarativeContainer):
         memory=providers.Singleton(InMemoryImageStore),
     )
     placeholder = providers.Singleton(PlaceholderImageProvider)
-    fake = providers.Singleton(FakeImageProvider, latency=config.fake_latency_s)
+    fake = providers.Singleton(
+        FakeImageProvider,
+        latency=config.fake_latency_s,
+        fault_rate=config.fake_fault_rate,
+        fault_seed=config.fake_fault_seed,
+    )
+    # Image URLs in edit inputs: https only, public addresses only, pinned, capped.
+    url_fetcher = providers.Singleton(
+        SafeUrlFetcher,
+        timeout_s=config.url_timeout_s,
+        max_bytes=config.max_input_bytes,
+        allowed_hosts=config.url_allowed_hosts,
+    )
     vendors: providers.Provider[dict[str, VendorEntry]] = providers.Object(VENDORS)
 
     registry = providers.Singleton(
@@ -130,6 +157,7 @@ def build_container(settings: Settings) -> Container:
     """Load the settings into a fresh container. Nothing is instantiated until first use."""
     container = Container(settings=settings)
     container.config.from_pydantic(settings)
+    register_secrets(settings.secrets())  # masked in every error payload and log line
     return container
 
 
@@ -138,3 +166,4 @@ async def shutdown(container: Container) -> None:
     registry = container.registry()
     for provider in registry.enabled.values():
         await provider.aclose()
+    await container.url_fetcher().aclose()

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import ValidationError as PydanticValidationError
 
 from domain.errors import AppError
+from entrypoints.log_redaction import redact_value
 
 log = logging.getLogger("image_gen_mcp")
 
@@ -29,6 +30,14 @@ HTTP_STATUS: dict[str, int] = {
     "storage_failed": 507,
     "overloaded": 429,
     "internal": 500,
+    # Refusals of the HTTP entrypoint itself, before any use case runs.
+    "unauthorized": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "payload_too_large": 413,
+    "unsupported_media_type": 415,
+    "misdirected_request": 421,
 }
 
 
@@ -45,7 +54,11 @@ def validation_message(error: PydanticValidationError) -> tuple[str, list[dict[s
 
 def error_payload(exc: BaseException) -> dict[str, Any]:
     """``{code, message, details, retryable}`` for any exception; unexpected ones are logged
-    with their traceback and masked as ``internal``."""
+    with their traceback and masked as ``internal``. No configured secret survives in it."""
+    return redact_value(_payload(exc))
+
+
+def _payload(exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, AppError):
         return exc.to_payload()
     if isinstance(exc, PydanticValidationError):

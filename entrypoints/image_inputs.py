@@ -1,35 +1,66 @@
 """Turn the ``images``/``mask`` strings of a tool call into checked image bytes.
 
 Accepted forms: ``data:image/...;base64,...``, bare base64, ``image://{id}`` or a bare id of
-an image this server stored (edit by reference), and ``https://`` URLs when a fetcher is
-configured. Magic bytes decide the type; size caps apply before decoding.
+an image this server stored (edit by reference), ``https://`` URLs when a fetcher is
+configured, and local paths or ``file://`` URLs only inside the operator's folder
+(``IMAGE_GEN_MCP_LOCAL_INPUT_DIR``). Magic bytes decide the type; size caps apply before
+decoding, then every image is decoded once in a worker thread (truncated, corrupt, oversized
+and polyglot files are refused) before anything is sent to a vendor.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import os
 import re
-from collections.abc import Awaitable, Callable
+import stat
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 from application.ports import ImageStore
 from domain.errors import ImageNotFound, InvalidRequest
 from domain.images import ImageData
+from entrypoints.image_checks import DEFAULT_MAX_PIXELS, verify_image
 
-Fetch = Callable[[str], Awaitable[bytes]]
+
+class Fetch(Protocol):
+    """Downloads a URL; raises InvalidRequest naming ``field`` when it refuses or fails."""
+
+    async def __call__(self, url: str, field: str = ...) -> bytes: ...
+
 
 _ID = re.compile(r"^[0-9a-f]{32}$")
 _DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^,;]*)*?);base64,", re.I)
 _BASE64_CHARS = re.compile(r"^[A-Za-z0-9+/=_-]+$")
+_URL_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]{0,15}://", re.I)
+_LOCAL_PREFIXES = ("/", "./", "../", "~", "\\", ".\\", "..\\")
 
 
 class ImageInputReader:
-    """Decodes one input string; raises InvalidRequest / ImageNotFound with the field named."""
+    """Decodes one input string; raises InvalidRequest / ImageNotFound with the field named.
 
-    def __init__(self, store: ImageStore, max_bytes: int, fetch: Fetch | None = None) -> None:
+    ``local_dir`` is the operator's opt-in for local files: paths (and ``file://`` URLs)
+    that resolve, symlinks followed, inside it may be read; everything else stays refused.
+    """
+
+    def __init__(
+        self,
+        store: ImageStore,
+        max_bytes: int,
+        fetch: Fetch | None = None,
+        *,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        local_dir: Path | None = None,
+    ) -> None:
         self.store = store
         self.max_bytes = max_bytes
         self.fetch = fetch
+        self.max_pixels = max_pixels
+        self.local_dir = local_dir
 
     async def read_all(
         self, images: list[str], mask: str | None
@@ -46,21 +77,19 @@ class ImageInputReader:
         if _ID.match(text):
             return await self._stored(text, field)
         lowered = text[:16].lower()
+        if lowered.startswith("file:") or text.startswith(_LOCAL_PREFIXES):
+            return await self._local(text, field)
         if lowered.startswith(("https://", "http://")):
             return await self._url(text, field)
-        if lowered.startswith("file:") or text.startswith(("/", "./", "../", "~")):
-            raise InvalidRequest(
-                f"{field}: local files are not read; send the image as a data URL or base64, "
-                "or as image://{id} for an image this server made.",
-                option=field,
-            )
+        if _URL_SCHEME.match(text):
+            raise InvalidRequest(f"{field}: only https URLs are fetched.", option=field, reason="scheme")
         match = _DATA_URL.match(text[:200])
         payload = text[match.end() :] if match else text
         if not match and text[:5].lower() == "data:":
             raise InvalidRequest(f"{field}: only base64 data URLs are accepted.", option=field)
-        return self._decode_base64(payload, field)
+        return await self._checked(self._decode_base64(payload, field), field)
 
-    def _decode_base64(self, payload: str, field: str) -> ImageData:
+    def _decode_base64(self, payload: str, field: str) -> bytes:
         # Cap before decoding: base64 is 4/3 of the bytes it carries.
         if len(payload) > self.max_bytes * 4 // 3 + 4:
             raise InvalidRequest(
@@ -74,29 +103,34 @@ class ImageInputReader:
             )
         try:
             if "-" in compact or "_" in compact:
-                data = base64.urlsafe_b64decode(compact + "=" * (-len(compact) % 4))
-            else:
-                data = base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
+                return base64.urlsafe_b64decode(compact + "=" * (-len(compact) % 4))
+            return base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
         except (binascii.Error, ValueError):
             raise InvalidRequest(f"{field} is not valid base64.", option=field) from None
-        return self._checked(data, field)
 
-    def _checked(self, data: bytes, field: str, source_id: str | None = None) -> ImageData:
+    async def _checked(
+        self, data: bytes, field: str, source_id: str | None = None, *, trusted: bool = False
+    ) -> ImageData:
+        """Size cap, magic bytes, then (for anything a caller sent) a full decode check.
+        ``trusted`` bytes are this server's own stored outputs: they skip the decode check."""
         if len(data) > self.max_bytes:
             raise InvalidRequest(
                 f"{field} is larger than {self.max_bytes} bytes.", option=field, limit=self.max_bytes
             )
         try:
-            return ImageData.from_bytes(data, source_id=source_id)
+            image = ImageData.from_bytes(data, source_id=source_id)
+            if not trusted:
+                await asyncio.to_thread(verify_image, data, image.media_type, self.max_pixels)
         except InvalidRequest as exc:
-            raise InvalidRequest(f"{field}: {exc.message}", option=field) from None
+            raise InvalidRequest(f"{field}: {exc.message}", **{**exc.details, "option": field}) from None
+        return image
 
     async def _stored(self, image_id: str, field: str) -> ImageData:
         try:
             _, data = await self.store.get(image_id)
         except ImageNotFound as exc:
             raise ImageNotFound(f"{field}: {exc.message}", option=field) from None
-        return self._checked(data, field, source_id=image_id)
+        return await self._checked(data, field, source_id=image_id, trusted=True)
 
     async def _url(self, url: str, field: str) -> ImageData:
         if self.fetch is None:
@@ -105,4 +139,58 @@ class ImageInputReader:
                 "(IMAGE_GEN_MCP_ALLOW_URLS); send a data URL or base64.",
                 option=field,
             )
-        return self._checked(await self.fetch(url), field)
+        return await self._checked(await self.fetch(url, field), field)
+
+    async def _local(self, text: str, field: str) -> ImageData:
+        if self.local_dir is None:
+            raise InvalidRequest(
+                f"{field}: local files are not read; send the image as a data URL or base64, "
+                "or as image://{id} for an image this server made.",
+                option=field,
+            )
+        data = await asyncio.to_thread(self._read_local, text, field, self.local_dir)
+        return await self._checked(data, field)
+
+    def _read_local(self, text: str, field: str, local_dir: Path) -> bytes:
+        """Blocking: resolve inside ``local_dir`` and read at most max_bytes + 1 bytes.
+        Messages never name server paths."""
+
+        def refuse(why: str) -> InvalidRequest:
+            return InvalidRequest(f"{field}: {why}", option=field)
+
+        if "\x00" in text or len(text) > 4096:
+            raise refuse("the path is not valid.")
+        if text[:5].lower() == "file:":
+            parts = urlsplit(text)
+            if parts.netloc not in ("", "localhost") or parts.query or parts.fragment:
+                raise refuse("only file:///absolute/path URLs of this machine are read.")
+            path = Path(url2pathname(parts.path))
+        else:
+            path = Path(text).expanduser()
+        try:
+            root = local_dir.expanduser().resolve(strict=True)
+            # resolve() follows every symlink, so a link that leads out is caught below.
+            resolved = (path if path.is_absolute() else root / path).resolve(strict=True)
+        except (OSError, RuntimeError):
+            raise refuse("no such file in the local input folder.") from None
+        if not resolved.is_relative_to(root):
+            raise refuse("local files are read only inside the folder the operator allowed.")
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        try:
+            fd = os.open(resolved, flags)
+        except OSError:
+            raise refuse("the local file cannot be read.") from None
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise refuse("not a regular file.")
+            if info.st_size > self.max_bytes:
+                raise InvalidRequest(
+                    f"{field} is larger than {self.max_bytes} bytes.", option=field, limit=self.max_bytes
+                )
+            with os.fdopen(fd, "rb") as file:
+                fd = -1  # the file object owns it now
+                return file.read(self.max_bytes + 1)
+        finally:
+            if fd >= 0:
+                os.close(fd)

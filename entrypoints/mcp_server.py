@@ -142,7 +142,13 @@ def build_mcp_server(container: Container) -> FastMCP:
     settings: Settings = container.settings()
     registry = container.registry()
     store = container.store()
-    reader = ImageInputReader(store, settings.max_input_bytes, fetch=_fetcher(container))
+    reader = ImageInputReader(
+        store,
+        settings.max_input_bytes,
+        fetch=_fetcher(container),
+        max_pixels=settings.max_input_pixels,
+        local_dir=settings.local_input_dir,
+    )
     provider_ids = tuple(registry.ordered_ids())
     # The provider enum is built from the registry, so it lists exactly what this server knows.
     ProviderArg = Annotated[

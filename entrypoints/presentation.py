@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from application.create_images import ImageOutcome
 from domain.options import Background
+from entrypoints.log_redaction import redact_value
 from entrypoints.previews import Preview, full_inline, make_preview
 from entrypoints.settings import InlineMode, Settings
 
@@ -113,13 +114,14 @@ def structured_result(
                 width=item.image.width,
                 height=item.image.height,
                 byte_size=len(item.image.data),
-                sha256=item.image.sha256,
+                # The store already hashed the bytes (in a worker thread): not again on the loop.
+                sha256=stored.sha256 if stored else item.image.sha256,
                 saved=stored is not None,
                 storage_error=dict(item.storage_error) if item.storage_error else None,
                 inline=kind,
             )
         )
-    return ImageToolResult(
+    result = ImageToolResult(
         ok=True,
         operation=outcome.operation.value,
         provider=outcome.provider,
@@ -132,6 +134,8 @@ def structured_result(
         used={k: v for k, v in outcome.used.items() if v is not None},
         failures=[dict(f) for f in outcome.failures] or None,
     )
+    # Vendor messages reach warnings and failures of partial fan-outs: mask any secret in them.
+    return ImageToolResult.model_validate(redact_value(result.model_dump()))
 
 
 def summary_text(result: ImageToolResult) -> str:

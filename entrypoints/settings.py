@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     placeholder_enabled: bool = Field(True, validation_alias=_env("IMAGE_GEN_MCP_PLACEHOLDER"))
     fake_provider_enabled: bool = Field(False, validation_alias=_env("IMAGE_GEN_MCP_FAKE_PROVIDER"))
     fake_latency_s: float = Field(0.0, validation_alias=_env("IMAGE_GEN_MCP_FAKE_LATENCY"))
+    # Fault injection for soak tests of the fake provider (deterministic for a given seed).
+    fake_fault_rate: float = Field(0.0, ge=0, le=1, validation_alias=_env("IMAGE_GEN_MCP_FAKE_FAULT_RATE"))
+    fake_fault_seed: int = Field(0, validation_alias=_env("IMAGE_GEN_MCP_FAKE_FAULT_SEED"))
     max_n: int = Field(10, ge=1, le=10, validation_alias=_env("IMAGE_GEN_MCP_MAX_N"))
     max_fan_out: int = Field(4, ge=1, le=10, validation_alias=_env("IMAGE_GEN_MCP_MAX_FAN_OUT"))
     max_in_flight: int = Field(16, ge=1, validation_alias=_env("IMAGE_GEN_MCP_MAX_IN_FLIGHT"))
@@ -128,6 +131,12 @@ class Settings(BaseSettings):
         64 * 1024 * 1024, ge=1024, validation_alias=_env("IMAGE_GEN_MCP_MAX_BODY_BYTES")
     )
     allowed_origins: str | None = Field(None, validation_alias=_env("IMAGE_GEN_MCP_ALLOWED_ORIGINS"))
+    allowed_hosts: str | None = Field(
+        None,
+        validation_alias=_env("IMAGE_GEN_MCP_ALLOWED_HOSTS"),
+        description="Host header values accepted besides loopback and the bound address, "
+        "comma-separated; wildcards allowed (*.example.com).",
+    )
     log_level: str = Field("INFO", validation_alias=_env("IMAGE_GEN_MCP_LOG_LEVEL"))
 
     def secrets(self) -> list[str]:

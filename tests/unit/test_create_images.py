@@ -164,3 +164,16 @@ async def test_in_flight_cap_refuses_excess_calls() -> None:
         await run(ImageRequest(prompt="y", provider="fake"))
     assert caught.value.details["retry_after"] > 0
     assert len((await first).items) == 1
+
+
+class CostlyFake(FakeImageProvider):
+    async def _answer(self, request):
+        result = await super()._answer(request)
+        return type(result)(images=result.images, usage=result.usage, used={**result.used, "cost": 0.25})
+
+
+async def test_fan_out_sums_cost_and_usage() -> None:
+    run, _ = make(CostlyFake())
+    outcome = await run(ImageRequest(prompt="x", provider="fake", model="fake-single", n=3))
+    assert outcome.used["cost"] == 0.75
+    assert outcome.usage.output_tokens == 300

@@ -1,0 +1,118 @@
+"""Keep configured secrets (API keys, bearer tokens) out of log lines and error payloads.
+
+Adapters are written never to put a key into a message, but an SDK exception text, a vendor's
+error body or a traceback can still carry one. This is the safety net: every configured secret
+is replaced by ``[REDACTED]`` in each log record (message, arguments, traceback) and in every
+error payload before it leaves the server.
+
+The set of secrets is process-wide, like logging itself: ``build_container`` registers the
+secrets of its settings and ``configure_logging`` installs the filter.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+MASK = "[REDACTED]"
+# Shorter values are not credentials, and masking them would mangle ordinary log text.
+_MIN_SECRET_CHARS = 6
+
+_lock = threading.Lock()
+_secrets: tuple[str, ...] = ()
+
+
+def register_secrets(values: Iterable[str]) -> None:
+    """Add secrets to mask from now on (longest first, so overlapping values mask fully)."""
+    global _secrets
+    with _lock:
+        merged = set(_secrets) | {v for v in values if v and len(v) >= _MIN_SECRET_CHARS}
+        _secrets = tuple(sorted(merged, key=len, reverse=True))
+
+
+def registered_secrets() -> tuple[str, ...]:
+    return _secrets
+
+
+def redact(text: str) -> str:
+    """``text`` with every registered secret replaced by ``[REDACTED]``."""
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def redact_value(value: Any) -> Any:
+    """Redact strings inside JSON-like data (dicts, lists, tuples), leaving the rest as is."""
+    if not _secrets:
+        return value
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact_value(k): redact_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(redact_value(v) for v in value)
+    return value
+
+
+class RedactSecrets(logging.Filter):
+    """Rewrites a record in place so no registered secret survives in its text.
+
+    When the message (arguments merged) or the rendered traceback holds a secret, the record
+    is left with the masked text only, so no later formatter can render the original.
+    """
+
+    _formatter = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not _secrets:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: keep the raw parts, masked
+            message = f"{record.msg} {record.args}"
+        redacted = redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        if record.exc_info:
+            rendered = record.exc_text or self._formatter.formatException(record.exc_info)
+            masked = redact(rendered)
+            if masked != rendered:
+                # The exception object itself still holds the secret: drop it, keep the text.
+                record.exc_text, record.exc_info = masked, None
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+_FILTER = RedactSecrets()
+_installed = False
+
+
+def install_redaction() -> RedactSecrets:
+    """Mask secrets in every log record of the process, whichever logger or handler emits it.
+
+    Wrapping the record factory catches records of loggers with their own handlers (uvicorn,
+    fastmcp) as well; the filter is also put on the root handlers for records made elsewhere.
+    Idempotent.
+    """
+    global _installed
+    with _lock:
+        if not _installed:
+            previous = logging.getLogRecordFactory()
+
+            def make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+                record = previous(*args, **kwargs)
+                _FILTER.filter(record)
+                return record
+
+            logging.setLogRecordFactory(make_record)
+            _installed = True
+    for handler in logging.getLogger().handlers:
+        if _FILTER not in handler.filters:
+            handler.addFilter(_FILTER)
+    return _FILTER
