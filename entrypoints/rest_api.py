@@ -1,0 +1,228 @@
+"""The REST JSON API under ``/v1``: the same use cases, results and errors as the MCP tools,
+for callers that do not speak MCP.
+
+Results carry links, not pixels: each image has ``href`` (full bytes) and ``preview_href``;
+base64 appears only when the body asks ``inline: "preview"`` or ``"full"``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from domain.errors import AppError, ImageNotFound, InvalidRequest
+from domain.images import ImageRequest, StoredImage
+from domain.media import extension_for
+from entrypoints.container import Container
+from entrypoints.http_security import error_response
+from entrypoints.image_inputs import ImageInputReader
+from entrypoints.presentation import image_uri, inline_images, preview_uri, structured_result
+from entrypoints.previews import make_preview
+from entrypoints.rest_schema import EditBody, GenerateBody, body_models
+from entrypoints.settings import InlineMode, Settings
+
+Handler = Callable[[Request], Awaitable[Response]]
+MAX_LIST = 200
+
+
+class UnsupportedMediaType(AppError):
+    """The request body is not JSON."""
+
+    code = "unsupported_media_type"
+
+
+class MalformedBody(InvalidRequest):
+    """The body is not parseable JSON (answered 400, unlike argument problems: 422)."""
+
+
+def _invalid_body(exc: PydanticValidationError) -> InvalidRequest:
+    # Field paths in full (images.0, not 0) and never the input values: they may be
+    # megabytes of base64.
+    problems = [
+        {"field": ".".join(str(p) for p in item["loc"]) or "body", "problem": item["msg"]}
+        for item in exc.errors(include_input=False, include_url=False)
+    ]
+    text = "; ".join(f"{p['field']}: {p['problem']}" for p in problems[:5])
+    return InvalidRequest(f"Invalid request body: {text}.", problems=problems)
+
+
+def coded(handler: Handler) -> Handler:
+    """Every failure of ``handler`` becomes the coded JSON error with its HTTP status."""
+
+    @functools.wraps(handler)
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except MalformedBody as exc:
+            return error_response(exc, status=400)
+        except ClientDisconnect:
+            # Nobody will read the answer; not worth an "unexpected error" traceback.
+            return error_response(MalformedBody("The client disconnected mid-body."), status=400)
+        except PydanticValidationError as exc:
+            return error_response(_invalid_body(exc))
+        except Exception as exc:  # AppErrors keep their code; the rest is logged and masked
+            return error_response(exc)
+
+    return wrapped
+
+
+async def read_json(request: Request, model: type[BaseModel]) -> Any:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise UnsupportedMediaType("Send the body as application/json.", content_type=media or None)
+    try:
+        data = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError):
+        raise MalformedBody("The body is not valid JSON.") from None
+    return model.model_validate(data)
+
+
+def _stored_info(record: StoredImage, href: str) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "uri": image_uri(record.id),
+        "preview_uri": preview_uri(record.id),
+        "href": href,
+        "preview_href": f"{href}/preview",
+        "media_type": record.media_type,
+        "width": record.width,
+        "height": record.height,
+        "byte_size": record.byte_size,
+        "sha256": record.sha256,
+        "created_at": record.created_at.isoformat(),
+        "path": record.path,
+        "prompt": record.metadata.get("prompt"),
+        "provider": record.metadata.get("provider"),
+        "model": record.metadata.get("model"),
+        "source_images": record.metadata.get("source_images") or [],
+    }
+
+
+class RestApi:
+    """Handlers over one container; ``routes()`` are mounted at ``/v1``."""
+
+    def __init__(self, container: Container) -> None:
+        self.container = container
+        self.settings: Settings = container.settings()
+        self.store = container.store()
+        registry = container.registry()
+        self.provider_ids = tuple(registry.ordered_ids())
+        self.generate_body, self.edit_body = body_models(self.provider_ids)
+        fetcher = getattr(container, "url_fetcher", None)
+        fetch = fetcher() if fetcher is not None and self.settings.allow_url_fetch else None
+        self.reader = ImageInputReader(self.store, self.settings.max_input_bytes, fetch=fetch)
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/images/generations", coded(self.generations), methods=["POST"]),
+            Route("/images/edits", coded(self.edits), methods=["POST"]),
+            Route("/capabilities", coded(self.capabilities), methods=["GET"]),
+            Route("/images", coded(self.recent), methods=["GET"]),
+            Route("/images/{image_id}", coded(self.image), methods=["GET"], name="image_bytes"),
+            Route("/images/{image_id}/preview", coded(self.preview), methods=["GET"]),
+        ]
+
+    async def generations(self, request: Request) -> Response:
+        body: GenerateBody = await read_json(request, self.generate_body)
+        return await self._create(request, body, self._request(body), edit=False)
+
+    async def edits(self, request: Request) -> Response:
+        body: EditBody = await read_json(request, self.edit_body)
+        images, mask = await self.reader.read_all(body.images, body.mask)
+        return await self._create(request, body, self._request(body, images=images, mask=mask), edit=True)
+
+    def _request(self, body: GenerateBody, **inputs: Any) -> ImageRequest:
+        return ImageRequest(
+            prompt=body.prompt,
+            provider=getattr(body, "provider", None),
+            model=body.model,
+            n=body.n or 1,
+            size=body.size,
+            orientation=body.orientation,
+            aspect_ratio=body.aspect_ratio,
+            quality=body.quality,
+            background=body.background,
+            negative_prompt=body.negative_prompt,
+            output_format=body.output_format,
+            output_compression=body.output_compression,
+            strict=body.strict,
+            directory=body.directory,
+            **inputs,
+        )
+
+    async def _create(
+        self, request: Request, body: GenerateBody, image_request: ImageRequest, edit: bool
+    ) -> Response:
+        use_case = self.container.edit_image() if edit else self.container.generate_image()
+        outcome = await use_case(image_request)
+        mode = body.inline or InlineMode.NONE
+        inlined = await inline_images(outcome, self.settings, mode)
+        data = structured_result(outcome, inlined, mode).model_dump(exclude_none=True)
+        for record, preview in zip(data.get("images", []), inlined, strict=True):
+            if record.get("id"):
+                record["href"] = self._href(request, record["id"])
+                record["preview_href"] = f"{record['href']}/preview"
+            if preview is not None:
+                record["inline_data"] = f"data:{preview.media_type};base64,{preview.base64()}"
+        return JSONResponse(data)
+
+    def _href(self, request: Request, image_id: str) -> str:
+        # A path, not an absolute URL: behind a proxy the scheme and host seen here may differ
+        # from what the client used.
+        return request.url_for("image_bytes", image_id=image_id).path
+
+    async def capabilities(self, request: Request) -> Response:
+        provider = request.query_params.get("provider") or None
+        report = await self.container.get_model_capabilities()(provider)
+        return JSONResponse({"ok": True, **report})
+
+    async def recent(self, request: Request) -> Response:
+        raw = request.query_params.get("limit", "50")
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIST:
+            raise InvalidRequest(f"limit must be an integer from 1 to {MAX_LIST}.", option="limit")
+        records = await self.store.list_recent(int(raw))
+        images = [_stored_info(r, self._href(request, r.id)) for r in records]
+        return JSONResponse({"ok": True, "images": images})
+
+    async def image(self, request: Request) -> Response:
+        record, data = await self.store.get(request.path_params["image_id"])
+        name = f"{record.id}.{extension_for(record.media_type)}"
+        return self._bytes(request, data, record.media_type, f'"{record.sha256}"', name)
+
+    async def preview(self, request: Request) -> Response:
+        image_id = request.path_params["image_id"]
+        record, data = await self.store.get(image_id)
+        preview = await asyncio.to_thread(
+            make_preview,
+            data,
+            record.media_type,
+            budget_chars=self.settings.preview_budget_chars,
+            max_edge=self.settings.preview_max_edge,
+            keep_alpha=True,
+        )
+        if preview is None:
+            raise ImageNotFound("No preview fits the budget for this image.", image_id=image_id)
+        etag = f'"{record.sha256}-preview-{self.settings.preview_max_edge}"'
+        return self._bytes(request, preview.data, preview.media_type, etag, f"{record.id}-preview.webp")
+
+    @staticmethod
+    def _bytes(request: Request, data: bytes, media_type: str, etag: str, filename: str) -> Response:
+        headers = {
+            # An id always names the same bytes, so clients and proxies may keep them.
+            "Cache-Control": "private, max-age=31536000, immutable",
+            "ETag": etag,
+            "X-Content-Type-Options": "nosniff",
+            "Content-Disposition": f'inline; filename="{filename}"',
+        }
+        if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+            return Response(status_code=304, headers=headers)
+        return Response(data, media_type=media_type, headers=headers)
