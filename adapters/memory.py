@@ -15,7 +15,7 @@ from typing import Any
 
 from adapters.png import solid_png
 from application.ports import ImageProvider, ImageStore
-from domain.catalog import STANDARD_RATIOS, ModelSpec
+from domain.catalog import STANDARD_RATIOS, ModelSpec, pixel_table
 from domain.errors import (
     AppError,
     ContentBlocked,
@@ -31,14 +31,8 @@ from domain.options import Operation, OutputFormat, Quality, SizeTier
 
 
 def _fake_pixels() -> dict[tuple[SizeTier, str], tuple[int, int]]:
-    edges = {SizeTier.S: 64, SizeTier.M: 128, SizeTier.L: 256}
-    table = {}
-    for tier, edge in edges.items():
-        for ratio in STANDARD_RATIOS:
-            w, h = (float(x) for x in ratio.split(":"))
-            scale = edge / max(w, h)
-            table[(tier, ratio)] = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return table
+    # Tiny images keep the tests fast.
+    return pixel_table({SizeTier.S: 64, SizeTier.M: 128, SizeTier.L: 256}, STANDARD_RATIOS)
 
 
 FAKE_MODELS: tuple[ModelSpec, ...] = (

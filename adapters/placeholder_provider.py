@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from adapters.imaging import encode
 from application.ports import ImageProvider
-from domain.catalog import STANDARD_RATIOS, ModelSpec
+from domain.catalog import STANDARD_RATIOS, ModelSpec, pixel_table
 from domain.images import GeneratedImage, ProviderResult
 from domain.normalized import ProviderRequest
 from domain.options import Background, OutputFormat, Quality, SizeTier
@@ -21,14 +21,7 @@ _LONG_EDGE = {SizeTier.S: 1024, SizeTier.M: 1536, SizeTier.L: 2048}
 
 
 def _pixel_table() -> dict[tuple[SizeTier, str], tuple[int, int]]:
-    table: dict[tuple[SizeTier, str], tuple[int, int]] = {}
-    for tier, edge in _LONG_EDGE.items():
-        for ratio in STANDARD_RATIOS:
-            w, h = (float(x) for x in ratio.split(":"))
-            scale = edge / max(w, h)
-            # Multiples of 16, like real vendors' sizes.
-            table[(tier, ratio)] = (round(w * scale / 16) * 16, round(h * scale / 16) * 16)
-    return table
+    return pixel_table(_LONG_EDGE, STANDARD_RATIOS, multiple=16)  # like real vendors' sizes
 
 
 PLACEHOLDER_MODEL = ModelSpec(

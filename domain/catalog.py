@@ -19,6 +19,23 @@ STANDARD_RATIOS: tuple[str, ...] = (
 GENERATE_AND_EDIT = frozenset({Operation.GENERATE, Operation.EDIT})
 
 
+def pixel_table(
+    long_edges: Mapping[SizeTier, int], ratios: tuple[str, ...], multiple: int = 1
+) -> dict[tuple[SizeTier, str], tuple[int, int]]:
+    """Exact pixel sizes per (tier, ratio): the long edge per tier, the short edge from the
+    ratio, both rounded to ``multiple`` (vendors such as OpenAI want multiples of 16)."""
+    table: dict[tuple[SizeTier, str], tuple[int, int]] = {}
+    for tier, edge in long_edges.items():
+        for ratio in ratios:
+            w, h = (float(x) for x in ratio.split(":"))
+            scale = edge / max(w, h)
+            table[(tier, ratio)] = (
+                max(multiple, round(w * scale / multiple) * multiple),
+                max(multiple, round(h * scale / multiple) * multiple),
+            )
+    return table
+
+
 @frozen
 class ModelSpec:
     """What one model of one provider accepts.
