@@ -3,40 +3,31 @@
 # No `from __future__ import annotations` here: tool signatures are closures whose
 # annotations (the provider enum) must be real objects when FastMCP inspects them.
 
-import asyncio
 import json
 import logging
 from typing import Annotated, Any, Literal
 
 from fastmcp import Context, FastMCP
-from fastmcp.exceptions import NotFoundError, ValidationError
-from fastmcp.resources import ResourceContent, ResourceResult
-from fastmcp.server.middleware import Middleware, MiddlewareContext
 from fastmcp.tools import ToolResult
-from mcp.shared.exceptions import MCPError
 from mcp.types import ImageContent, ResourceLink, TextContent, ToolAnnotations
-from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
 from pydantic import BaseModel, Field
-from pydantic import ValidationError as PydanticValidationError
 
 from application.create_images import ImageOutcome
-from domain.errors import AppError, ImageNotFound
+from domain.errors import AppError
 from domain.images import ImageRequest
 from entrypoints import tool_params as P
 from entrypoints.container import Container
-from entrypoints.error_payload import error_payload, validation_message
 from entrypoints.image_inputs import ImageInputReader
+from entrypoints.mcp_errors import CodedErrors, error_result
+from entrypoints.mcp_resources import register_image_resources
 from entrypoints.presentation import (
     ImageToolResult,
-    error_text,
-    image_uri,
     inline_images,
-    preview_uri,
     structured_result,
     summary_text,
 )
-from entrypoints.previews import make_preview
 from entrypoints.settings import InlineMode, Settings
+from entrypoints.stored_records import image_uri
 
 log = logging.getLogger("image_gen_mcp")
 
@@ -77,54 +68,6 @@ class CapabilitiesResult(BaseModel):
     message: str | None = None
     details: dict[str, Any] | None = None
     retryable: bool | None = None
-
-
-def resource_not_found(exc: ImageNotFound, image_id: str) -> MCPError:
-    # 2026-07-28 uses -32602 for a missing resource (legacy clients also accept it).
-    return MCPError(
-        code=INVALID_PARAMS,
-        message=f"Resource not found: {exc.message}",
-        data={"code": exc.code, "uri": f"image://{image_id[:64]}"},
-    )
-
-
-def error_result(exc: BaseException) -> ToolResult:
-    payload = error_payload(exc)
-    return ToolResult(
-        content=[TextContent(type="text", text=error_text(payload))],
-        structured_content={"ok": False, **payload},
-        is_error=True,
-    )
-
-
-class CodedErrors(Middleware):
-    """Turns argument validation failures and anything unexpected into coded isError
-    results, so a client always gets ``{code, message, details}``."""
-
-    async def on_call_tool(self, context: MiddlewareContext[Any], call_next: Any) -> Any:
-        try:
-            return await call_next(context)
-        except ValidationError as exc:
-            cause = exc.__cause__
-            if isinstance(cause, PydanticValidationError):
-                message, problems = validation_message(cause)
-            else:
-                message, problems = "Invalid arguments.", []
-            payload = {
-                "code": "invalid_request",
-                "message": message,
-                "details": {"problems": problems},
-                "retryable": False,
-            }
-            return ToolResult(
-                content=[TextContent(type="text", text=error_text(payload))],
-                structured_content={"ok": False, **payload},
-                is_error=True,
-            )
-        except (NotFoundError, asyncio.CancelledError):
-            raise
-        except Exception as exc:  # the last line of defence: log, mask, keep serving
-            return error_result(exc)
 
 
 def _known_models(container: Container) -> str:
@@ -344,70 +287,7 @@ def build_mcp_server(container: Container) -> FastMCP:
             structured_content={"ok": True, **report},
         )
 
-    @mcp.resource(
-        "image://{image_id}",
-        name="stored_image",
-        description="A generated or edited image at full resolution, by id.",
-    )
-    async def read_image(image_id: str) -> ResourceResult:
-        try:
-            record, data = await store.get(image_id)
-        except ImageNotFound as exc:
-            raise resource_not_found(exc, image_id) from None
-        return ResourceResult([ResourceContent(data, mime_type=record.media_type)])
-
-    @mcp.resource(
-        "image://{image_id}/preview",
-        name="stored_image_preview",
-        description="A small WebP preview of a stored image, within the inline budget.",
-    )
-    async def read_preview(image_id: str) -> ResourceResult:
-        try:
-            record, data = await store.get(image_id)
-        except ImageNotFound as exc:
-            raise resource_not_found(exc, image_id) from None
-        preview = await asyncio.to_thread(
-            make_preview,
-            data,
-            record.media_type,
-            budget_chars=settings.preview_budget_chars,
-            max_edge=settings.preview_max_edge,
-            keep_alpha=True,
-        )
-        if preview is None:
-            raise MCPError(code=INTERNAL_ERROR, message="No preview fits the budget for this image.")
-        return ResourceResult([ResourceContent(preview.data, mime_type=preview.media_type)])
-
-    @mcp.resource(
-        "images://recent",
-        name="recent_images",
-        mime_type="application/json",
-        description="The 50 most recent images with their metadata (no pixels).",
-    )
-    async def recent_images() -> str:
-        records = await store.list_recent(50)
-        return json.dumps(
-            [
-                {
-                    "id": r.id,
-                    "uri": image_uri(r.id),
-                    "preview_uri": preview_uri(r.id),
-                    "media_type": r.media_type,
-                    "width": r.width,
-                    "height": r.height,
-                    "byte_size": r.byte_size,
-                    "sha256": r.sha256,
-                    "created_at": r.created_at.isoformat(),
-                    "path": r.path,
-                    "prompt": r.metadata.get("prompt"),
-                    "provider": r.metadata.get("provider"),
-                    "model": r.metadata.get("model"),
-                    "source_images": r.metadata.get("source_images") or [],
-                }
-                for r in records
-            ]
-        )
-
+    register_image_resources(mcp, store, settings)
     return mcp
 
 

@@ -25,10 +25,11 @@ from domain.media import extension_for
 from entrypoints.container import Container
 from entrypoints.http_security import error_response
 from entrypoints.image_inputs import ImageInputReader
-from entrypoints.presentation import image_uri, inline_images, preview_uri, structured_result
+from entrypoints.presentation import inline_images, structured_result
 from entrypoints.previews import make_preview
 from entrypoints.rest_schema import EditBody, GenerateBody, body_models
 from entrypoints.settings import InlineMode, Settings
+from entrypoints.stored_records import stored_summary
 
 Handler = Callable[[Request], Awaitable[Response]]
 MAX_LIST = 200
@@ -87,24 +88,7 @@ async def read_json(request: Request, model: type[BaseModel]) -> Any:
 
 
 def _stored_info(record: StoredImage, href: str) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "uri": image_uri(record.id),
-        "preview_uri": preview_uri(record.id),
-        "href": href,
-        "preview_href": f"{href}/preview",
-        "media_type": record.media_type,
-        "width": record.width,
-        "height": record.height,
-        "byte_size": record.byte_size,
-        "sha256": record.sha256,
-        "created_at": record.created_at.isoformat(),
-        "path": record.path,
-        "prompt": record.metadata.get("prompt"),
-        "provider": record.metadata.get("provider"),
-        "model": record.metadata.get("model"),
-        "source_images": record.metadata.get("source_images") or [],
-    }
+    return {**stored_summary(record), "href": href, "preview_href": f"{href}/preview"}
 
 
 class RestApi:

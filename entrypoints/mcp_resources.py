@@ -1,0 +1,65 @@
+"""MCP resources: stored images by id (full and preview) and the recent listing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from fastmcp import FastMCP
+from fastmcp.resources import ResourceContent, ResourceResult
+from mcp.shared.exceptions import MCPError
+from mcp_types import INTERNAL_ERROR
+
+from application.ports import ImageStore
+from domain.errors import ImageNotFound
+from entrypoints.mcp_errors import resource_not_found
+from entrypoints.previews import make_preview
+from entrypoints.settings import Settings
+from entrypoints.stored_records import stored_summary
+
+
+def register_image_resources(mcp: FastMCP, store: ImageStore, settings: Settings) -> None:
+    """``image://{id}``, ``image://{id}/preview`` and ``images://recent``."""
+
+    @mcp.resource(
+        "image://{image_id}",
+        name="stored_image",
+        description="A generated or edited image at full resolution, by id.",
+    )
+    async def read_image(image_id: str) -> ResourceResult:
+        try:
+            record, data = await store.get(image_id)
+        except ImageNotFound as exc:
+            raise resource_not_found(exc, image_id) from None
+        return ResourceResult([ResourceContent(data, mime_type=record.media_type)])
+
+    @mcp.resource(
+        "image://{image_id}/preview",
+        name="stored_image_preview",
+        description="A small WebP preview of a stored image, within the inline budget.",
+    )
+    async def read_preview(image_id: str) -> ResourceResult:
+        try:
+            record, data = await store.get(image_id)
+        except ImageNotFound as exc:
+            raise resource_not_found(exc, image_id) from None
+        preview = await asyncio.to_thread(
+            make_preview,
+            data,
+            record.media_type,
+            budget_chars=settings.preview_budget_chars,
+            max_edge=settings.preview_max_edge,
+            keep_alpha=True,
+        )
+        if preview is None:
+            raise MCPError(code=INTERNAL_ERROR, message="No preview fits the budget for this image.")
+        return ResourceResult([ResourceContent(preview.data, mime_type=preview.media_type)])
+
+    @mcp.resource(
+        "images://recent",
+        name="recent_images",
+        mime_type="application/json",
+        description="The 50 most recent images with their metadata (no pixels).",
+    )
+    async def recent_images() -> str:
+        return json.dumps([stored_summary(r) for r in await store.list_recent(50)])
