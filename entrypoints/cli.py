@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from entrypoints.log_redaction import install_redaction, register_secrets
-from entrypoints.settings import Settings
+
+if TYPE_CHECKING:
+    from entrypoints.settings import Settings
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -43,18 +46,30 @@ def configure_logging(settings: Settings) -> None:
     install_redaction()
 
 
+def load_settings() -> Settings:
+    """Settings from the environment and ``.env``, with logging configured from them."""
+    from entrypoints.settings import Settings
+
+    settings = Settings()
+    configure_logging(settings)
+    return settings
+
+
 def main(argv: list[str] | None = None) -> None:
     """Read the settings, build the container, and serve on the chosen transport."""
     args = parse_args(argv)
-    settings = Settings()
-    configure_logging(settings)
     if args.transport == "stdio":
-        from entrypoints.stdio_server import serve_stdio
+        # Start-up is felt on every host session: pydantic and the settings are imported and
+        # validated inside the garbage-collector pause that covers the server build.
+        from entrypoints.stdio_server import serve_stdio, start_up_heap
 
+        with start_up_heap():
+            settings = load_settings()
         serve_stdio(settings)
     else:
         from entrypoints.http_server import serve_http
 
+        settings = load_settings()
         serve_http(settings, args.transport, args.host, args.port, args.insecure_no_auth)
 
 

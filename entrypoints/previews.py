@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import base64
 import io
+from typing import TYPE_CHECKING
 
 from attrs import frozen
 
-# Quality and size steps tried in order until the base64 fits the budget.
+if TYPE_CHECKING:
+    from PIL import Image
+
+# Quality and size steps: the first (largest scale, then highest quality) that fits is used.
 _QUALITIES = (85, 75, 60, 45)
 _EDGE_SCALES = (1.0, 0.75, 0.5, 0.35, 0.25, 0.15)
+# libwebp's effort knob. 0 encodes about 5x faster than the default 4 at the same quality
+# (PSNR within 0.1 dB on photos) for ~10% more bytes: the right trade for a preview that is
+# re-encoded on every call (a 1024² photo: ~15 ms instead of ~75 ms).
+_WEBP_METHOD = 0
 
 
 @frozen
@@ -46,19 +54,44 @@ def make_preview(
     source = Image.open(io.BytesIO(data))
     source.load()
     has_alpha = keep_alpha and (source.mode in ("RGBA", "LA", "PA") or "transparency" in source.info)
-    image = source.convert("RGBA" if has_alpha else "RGB")
+    mode = "RGBA" if has_alpha else "RGB"
+    image = source if source.mode == mode else source.convert(mode)  # no 4 MB copy per 1024² image
     long_edge = max(image.size)
     first = min(1.0, max_edge / long_edge)
     for scale in _EDGE_SCALES:
         factor = first * scale
         size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
         resized = image if size == image.size else image.resize(size, Image.Resampling.LANCZOS)
-        for quality in _QUALITIES:
-            out = io.BytesIO()
-            resized.save(out, format="WEBP", quality=quality, method=4)
-            if b64_len(out.tell()) <= budget_chars:
-                return Preview(out.getvalue(), "image/webp", size[0], size[1])
+        encoded = _best_fitting_quality(resized, budget_chars)
+        if encoded is not None:
+            return Preview(encoded, "image/webp", size[0], size[1])
     return None
+
+
+def _best_fitting_quality(image: Image.Image, budget_chars: int) -> bytes | None:
+    """The encoding at the highest of ``_QUALITIES`` that fits the budget, else None.
+
+    Same answer as trying every quality from the top (size falls with quality), in fewer
+    encodes: after the best quality misses, the worst is tried, and when even that misses the
+    scale is given up at once (2 encodes instead of 4).
+    """
+    best = _webp(image, _QUALITIES[0])
+    if b64_len(len(best)) <= budget_chars:
+        return best
+    worst = _webp(image, _QUALITIES[-1])
+    if b64_len(len(worst)) > budget_chars:
+        return None
+    for quality in _QUALITIES[1:-1]:
+        encoded = _webp(image, quality)
+        if b64_len(len(encoded)) <= budget_chars:
+            return encoded
+    return worst
+
+
+def _webp(image: Image.Image, quality: int) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="WEBP", quality=quality, method=_WEBP_METHOD)
+    return out.getvalue()
 
 
 def full_inline(data: bytes, media_type: str, width: int, height: int, budget_chars: int) -> Preview | None:

@@ -1,0 +1,137 @@
+"""Per-call overhead: our own time for one ``generate_image`` against an instant fake vendor.
+
+The vendor answers at once with a photo-like 1024² PNG (see ``harness.photo_like_png``), so
+everything measured is ours and the framework's: routing, policy, the filesystem store (hash,
+atomic writes, fsync), the inline preview (decode + WebP), the structured result and the MCP
+round trip through fastmcp's in-process ``Client``. The breakdown times the heavy steps alone.
+
+Usage::
+
+    uv run python benchmarks/overhead.py [--calls 60] [--size 1024x1024] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import io
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from fastmcp import Client
+from harness import (
+    LoopStallProbe,
+    PhotoFakeProvider,
+    bench_server,
+    bench_settings,
+    photo_like_png,
+    summarize,
+)
+
+from adapters.filesystem_store import FilesystemImageStore
+from domain.images import GeneratedImage
+from entrypoints.previews import make_preview
+
+
+async def per_call(
+    size: tuple[int, int], calls: int, inline: str = "preview", warmup: int = 5
+) -> dict[str, Any]:
+    """Wall time per sequential call (median, p95) and CPU time per call (all threads: wall
+    time suffers when the machine is busy, CPU time much less)."""
+    with tempfile.TemporaryDirectory(prefix="overhead-") as tmp:
+        settings = bench_settings(Path(tmp))
+        server = bench_server(settings, PhotoFakeProvider(size))
+        samples: list[float] = []
+        async with Client(server) as client:
+            args = {"prompt": "a lighthouse at dusk", "provider": "fake", "inline": inline}
+            for _ in range(warmup):
+                await client.call_tool("generate_image", args)
+            cpu_start = time.process_time()
+            async with LoopStallProbe() as probe:
+                for _ in range(calls):
+                    start = time.perf_counter()
+                    result = await client.call_tool("generate_image", args)
+                    samples.append(time.perf_counter() - start)
+            cpu_ms = (time.process_time() - cpu_start) * 1000 / calls
+        image = result.structured_content["images"][0]
+        assert image["width"] == size[0] and image["saved"], image
+        return {
+            **summarize(samples),
+            "cpu_ms_per_call": cpu_ms,
+            "loop_stall_max_ms": probe.worst * 1000,
+            "inline": image["inline"],
+            "png_bytes": image["byte_size"],
+        }
+
+
+def _median_ms(fn: Any, repeats: int = 15) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return sorted(times)[repeats // 2] * 1000
+
+
+def breakdown(size: tuple[int, int]) -> dict[str, float]:
+    """The heavy steps of one call, each timed alone (median ms). The preview includes its
+    decode; saving writes the image, its sidecar and the index entry, each fsynced."""
+    from PIL import Image
+
+    data = photo_like_png(*size)
+    settings = bench_settings(Path(tempfile.gettempdir()))
+    image = GeneratedImage(data, "image/png", size[0], size[1], "fake", "fake-image")
+
+    def decode() -> None:
+        Image.open(io.BytesIO(data)).load()
+
+    def preview() -> None:
+        make_preview(
+            data, "image/png", budget_chars=settings.preview_budget_chars,
+            max_edge=settings.preview_max_edge, keep_alpha=False,
+        )  # fmt: skip
+
+    with tempfile.TemporaryDirectory(prefix="overhead-store-") as tmp:
+        store = FilesystemImageStore(tmp)
+        save_ms = _median_ms(lambda: store._save(image, None, {"prompt": "x"}))
+    return {
+        "png_decode": _median_ms(decode),
+        "preview": _median_ms(preview),
+        "sha256": _median_ms(lambda: hashlib.sha256(data).hexdigest()),
+        "store_save": save_ms,
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--calls", type=int, default=60)
+    parser.add_argument("--size", default="1024x1024", help="WIDTHxHEIGHT of the vendor's image")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    size = (width, height)
+    results: dict[str, Any] = {
+        "preview": asyncio.run(per_call(size, args.calls)),
+        "no_inline": asyncio.run(per_call(size, args.calls, inline="none")),
+        "steps": breakdown(size),
+    }
+    if args.json:
+        print(json.dumps(results))
+        return results
+    for name in ("preview", "no_inline"):
+        r = results[name]
+        print(
+            f"overhead per call, {args.size} {r['png_bytes'] / 1e6:.2f} MB PNG, inline={r['inline']:<7}: "
+            f"median {r['median_ms']:5.1f} ms, p95 {r['p95_ms']:5.1f} ms, CPU {r['cpu_ms_per_call']:5.1f} ms "
+            f"({r['n']} calls; longest event-loop stall {r['loop_stall_max_ms']:.1f} ms)"
+        )
+    print("  steps alone (median ms): " + ", ".join(f"{k} {v:.1f}" for k, v in results["steps"].items()))
+    return results
+
+
+if __name__ == "__main__":
+    main()
