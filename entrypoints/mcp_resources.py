@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from fastmcp import FastMCP
@@ -13,7 +12,7 @@ from mcp_types import INTERNAL_ERROR
 from application.ports import ImageStore
 from domain.errors import ImageNotFound
 from entrypoints.mcp_errors import resource_not_found
-from entrypoints.previews import make_preview
+from entrypoints.presentation import stored_preview
 from entrypoints.settings import Settings
 from entrypoints.stored_records import stored_summary
 
@@ -36,21 +35,14 @@ def register_image_resources(mcp: FastMCP, store: ImageStore, settings: Settings
     @mcp.resource(
         "image://{image_id}/preview",
         name="stored_image_preview",
-        description="A small WebP preview of a stored image, within the inline budget.",
+        description="A small JPEG (WebP when transparent) preview of a stored image, within budget.",
     )
     async def read_preview(image_id: str) -> ResourceResult:
         try:
             record, data = await store.get(image_id)
         except ImageNotFound as exc:
             raise resource_not_found(exc, image_id) from None
-        preview = await asyncio.to_thread(
-            make_preview,
-            data,
-            record.media_type,
-            budget_chars=settings.preview_budget_chars,
-            max_edge=settings.preview_max_edge,
-            keep_alpha=True,
-        )
+        preview = await stored_preview(data, record.media_type, settings)
         if preview is None:
             raise MCPError(code=INTERNAL_ERROR, message="No preview fits the budget for this image.")
         return ResourceResult([ResourceContent(preview.data, mime_type=preview.media_type)])

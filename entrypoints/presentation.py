@@ -94,6 +94,7 @@ async def inline_images(outcome: ImageOutcome, settings: Settings, mode: InlineM
             budget_chars=per_image,
             max_edge=settings.preview_max_edge,
             keep_alpha=keep_alpha,
+            opaque_format=settings.preview_format,
         )
 
     loop = asyncio.get_running_loop()
@@ -163,3 +164,16 @@ def summary_text(result: ImageToolResult) -> str:
 
 def error_text(payload: dict[str, Any]) -> str:
     return f"Error [{payload['code']}]: {payload['message']}"
+
+
+async def stored_preview(data: bytes, media_type: str, settings: Settings) -> Preview | None:
+    """The preview of a stored image (for the preview resource and REST route)."""
+    return await asyncio.to_thread(
+        make_preview,
+        data,
+        media_type,
+        budget_chars=settings.preview_budget_chars,
+        max_edge=settings.preview_max_edge,
+        keep_alpha=True,
+        opaque_format=settings.preview_format,
+    )

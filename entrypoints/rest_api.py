@@ -7,7 +7,6 @@ base64 appears only when the body asks ``inline: "preview"`` or ``"full"``.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 from collections.abc import Awaitable, Callable
@@ -25,8 +24,7 @@ from domain.media import extension_for
 from entrypoints.container import Container
 from entrypoints.http_security import error_response
 from entrypoints.image_inputs import ImageInputReader
-from entrypoints.presentation import inline_images, structured_result
-from entrypoints.previews import make_preview
+from entrypoints.presentation import inline_images, stored_preview, structured_result
 from entrypoints.rest_schema import EditBody, GenerateBody, body_models
 from entrypoints.settings import InlineMode, Settings
 from entrypoints.stored_records import stored_summary
@@ -185,18 +183,12 @@ class RestApi:
     async def preview(self, request: Request) -> Response:
         image_id = request.path_params["image_id"]
         record, data = await self.store.get(image_id)
-        preview = await asyncio.to_thread(
-            make_preview,
-            data,
-            record.media_type,
-            budget_chars=self.settings.preview_budget_chars,
-            max_edge=self.settings.preview_max_edge,
-            keep_alpha=True,
-        )
+        preview = await stored_preview(data, record.media_type, self.settings)
         if preview is None:
             raise ImageNotFound("No preview fits the budget for this image.", image_id=image_id)
         etag = f'"{record.sha256}-preview-{self.settings.preview_max_edge}"'
-        return self._bytes(request, preview.data, preview.media_type, etag, f"{record.id}-preview.webp")
+        name = f"{record.id}-preview.{extension_for(preview.media_type)}"
+        return self._bytes(request, preview.data, preview.media_type, etag, name)
 
     @staticmethod
     def _bytes(request: Request, data: bytes, media_type: str, etag: str, filename: str) -> Response:

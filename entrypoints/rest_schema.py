@@ -245,7 +245,9 @@ def openapi_document(provider_ids: tuple[str, ...], *, auth: bool, version: str)
                 )
             },
             "/v1/images/{image_id}": fetch("getImage", "The stored image at full resolution.", "image/*"),
-            "/v1/images/{image_id}/preview": fetch("getImagePreview", "A small WebP preview.", "image/webp"),
+            "/v1/images/{image_id}/preview": fetch(
+                "getImagePreview", "A small JPEG preview (WebP when transparent).", "image/*"
+            ),
             "/healthz": probe("healthz", "Liveness."),
             "/readyz": probe("readyz", "Readiness: a provider enabled and the store writable."),
         },

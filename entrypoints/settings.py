@@ -107,6 +107,12 @@ class Settings(BaseSettings):
         300_000, ge=10_000, validation_alias=_env("IMAGE_GEN_MCP_PREVIEW_BUDGET")
     )
     result_budget_chars: int = Field(700_000, ge=10_000, validation_alias=_env("IMAGE_GEN_MCP_RESULT_BUDGET"))
+    preview_format: str = Field(
+        "jpeg",
+        pattern="^(jpeg|webp)$",
+        validation_alias=_env("IMAGE_GEN_MCP_PREVIEW_FORMAT"),
+        description="format of opaque previews; previews with transparency are always WebP",
+    )
     preview_max_edge: int = Field(1568, ge=64, validation_alias=_env("IMAGE_GEN_MCP_PREVIEW_MAX_EDGE"))
 
     # -- inputs --------------------------------------------------------------------------

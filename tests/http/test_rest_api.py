@@ -52,14 +52,14 @@ async def test_full_image_bytes_come_back_with_their_type_and_an_etag(client: ht
     assert again.status_code == 304 and again.content == b""
 
 
-async def test_preview_is_a_small_webp(output_root: Path) -> None:
+async def test_preview_is_a_small_jpeg(output_root: Path) -> None:
     app = make_app(output_root, IMAGE_GEN_MCP_PREVIEW_MAX_EDGE=128)
     async with serving(app, headers=AUTH) as client:
         image = (await generate(client, provider="fake", size="L")).json()["images"][0]
         preview = await client.get(image["preview_href"])
-    assert preview.status_code == 200 and preview.headers["content-type"] == "image/webp"
+    assert preview.status_code == 200 and preview.headers["content-type"] == "image/jpeg"
     with Image.open(BytesIO(preview.content)) as decoded:
-        assert decoded.format == "WEBP" and max(decoded.size) <= 128 < max(image["width"], image["height"])
+        assert decoded.format == "JPEG" and max(decoded.size) <= 128 < max(image["width"], image["height"])
 
 
 async def test_inline_preview_is_only_sent_when_asked(client: httpx2.AsyncClient) -> None:

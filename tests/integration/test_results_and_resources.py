@@ -31,7 +31,7 @@ async def test_default_inline_is_a_bounded_webp_preview(server) -> None:
     async with Client(server) as client:
         result = await client.call_tool("generate_image", {"prompt": "x", "provider": "fake"})
     (preview,) = images_in(result)
-    assert preview.mime_type == "image/webp"
+    assert preview.mime_type == "image/jpeg"
     decoded = Image.open(BytesIO(base64.b64decode(preview.data)))
     assert max(decoded.size) <= 1568
     assert result.structured_content["images"][0]["inline"] == "preview"
@@ -70,7 +70,7 @@ async def test_preview_resource_and_recent_listing(server) -> None:
         preview = await client.read_resource(record["preview_uri"])
         recent = json.loads((await client.read_resource("images://recent"))[0].text)
         templates = [t.uri_template for t in await client.list_resource_templates()]
-    assert preview[0].mime_type == "image/webp"
+    assert preview[0].mime_type == "image/jpeg"
     assert len(preview[0].blob) < len(base64.b64encode(Path(record["path"]).read_bytes()))
     assert [r["prompt"] for r in recent[:2]] == ["second", "first"]
     assert recent[0]["id"] == record["id"] and first.structured_content["ok"]
@@ -107,3 +107,34 @@ async def test_unknown_image_id_is_image_not_found(server) -> None:
             raise_on_error=False,
         )
     assert result.structured_content["code"] == "image_not_found"
+
+
+async def test_transparent_images_preview_as_webp_with_alpha(output_root: Path) -> None:
+    from PIL import Image
+
+    from entrypoints.container import build_container
+    from tests.conftest import make_settings
+
+    container = build_container(make_settings(output_root, IMAGE_GEN_MCP_PREVIEW_MAX_EDGE=256))
+    async with Client(build_mcp_server(container)) as client:
+        result = await client.call_tool(
+            "generate_image",
+            {"prompt": "logo", "provider": "placeholder", "background": "transparent"},
+        )
+    (preview,) = images_in(result)
+    assert preview.mime_type == "image/webp"
+    decoded = Image.open(BytesIO(base64.b64decode(preview.data)))
+    # The left edge, half-way down, is background (the card's lines start further in).
+    assert decoded.mode == "RGBA" and decoded.getpixel((1, decoded.height // 2))[3] == 0
+    assert max(decoded.size) <= 256
+
+
+async def test_preview_format_is_configurable(output_root: Path) -> None:
+    from entrypoints.container import build_container
+    from tests.conftest import make_settings
+
+    container = build_container(make_settings(output_root, IMAGE_GEN_MCP_PREVIEW_FORMAT="webp"))
+    container.fake().size = (2048, 1024)
+    async with Client(build_mcp_server(container)) as client:
+        result = await client.call_tool("generate_image", {"prompt": "x", "provider": "fake"})
+    assert images_in(result)[0].mime_type == "image/webp"
