@@ -50,8 +50,7 @@ def edit_region(mask: bytes, size: tuple[int, int]) -> Image.Image:
         region = region.resize(size, Image.Resampling.NEAREST)
     if region.getextrema()[1] == 0:
         raise InvalidRequest(
-            "The mask marks nothing to edit: use transparent or white pixels for the area to "
-            "change.",
+            "The mask marks nothing to edit: use transparent or white pixels for the area to change.",
             option="mask",
         )
     return region

@@ -255,7 +255,8 @@ class GoogleImageProvider(ImageProvider):
                 contents=content_parts(request),
                 config=content_config(request, vertex=self.vertex),
             )
-        return parse_content_response(response, request, self.provider_id)
+        # Image bytes are inspected with Pillow: CPU work, off the event loop.
+        return await asyncio.to_thread(parse_content_response, response, request, self.provider_id)
 
     def _auth_hint(self) -> AuthHint:
         """What to fix when the vendor rejects the credentials."""

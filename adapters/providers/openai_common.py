@@ -262,7 +262,8 @@ class OpenAIImagesAdapter(ImageProvider):
         except openai.OpenAIError as exc:
             raise self.translate(exc, request) from None
         sent = {k: v for k, v in kwargs.items() if k not in ("image", "mask", "prompt")}
-        return to_result(response, request, sent, self)
+        # Decoding and inspecting megabytes of base64 is CPU work: off the event loop.
+        return await asyncio.to_thread(to_result, response, request, sent, self)
 
     def translate(self, exc: OpenAIError, request: ProviderRequest) -> errors.AppError:
         """The one place SDK exceptions become domain errors. Details never hold the key."""

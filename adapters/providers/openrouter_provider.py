@@ -186,7 +186,10 @@ class OpenRouterImageProvider(ImageProvider):
             raise translate_sdk_error(exc, ctx) from None
         encoded, usage = read_image_payload(payload, ctx, request_id=response.headers.get("x-generation-id"))
         used = {k: body.get(k) for k in ("resolution", "aspect_ratio", "quality", "background")}
-        return build_result(request, encoded, usage, used | {"route": Api.IMAGES.value})
+        # Decoding and inspecting megabytes of base64 is CPU work: off the event loop.
+        return await asyncio.to_thread(
+            build_result, request, encoded, usage, used | {"route": Api.IMAGES.value}
+        )
 
     async def _via_chat(self, request: ProviderRequest, route: Route) -> ProviderResult:
         if request.n == 1:
@@ -210,8 +213,12 @@ class OpenRouterImageProvider(ImageProvider):
             raise translate_sdk_error(exc, ctx) from None
         encoded, usage, upstream = read_completion(completion, ctx)
         used = {"resolution": request.size_label, "aspect_ratio": request.aspect_ratio}
-        return build_result(
-            request, encoded, usage, used | {"route": Api.CHAT.value, "upstream_provider": upstream}
+        return await asyncio.to_thread(
+            build_result,
+            request,
+            encoded,
+            usage,
+            used | {"route": Api.CHAT.value, "upstream_provider": upstream},
         )
 
 
