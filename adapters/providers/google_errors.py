@@ -8,12 +8,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.vendor_errors import model_not_found
 from domain.catalog import ModelSpec
 from domain.errors import (
     AppError,
     AuthFailed,
     InvalidRequest,
-    ModelNotFound,
     NetworkError,
     PermissionDenied,
     ProviderTimeout,
@@ -21,7 +21,6 @@ from domain.errors import (
     QuotaExhausted,
     RateLimited,
 )
-from domain.options import ModelStatus
 
 # Shorter "secrets" are test placeholders; replacing them would garble every message.
 _MIN_SECRET_LENGTH = 8
@@ -93,7 +92,7 @@ def _api_error(exc: Any, spec: ModelSpec, provider: str, hint: AuthHint) -> AppE
     if code == 403:
         return PermissionDenied(said, **facts)
     if code == 404:
-        return _not_found(spec, provider, said, facts)
+        return model_not_found(spec, "Google", said, **facts)
     if code == 429:
         retry_after = _retry_after(entries, exc)
         if _daily_or_zero_quota(entries):
@@ -104,22 +103,6 @@ def _api_error(exc: Any, spec: ModelSpec, provider: str, hint: AuthHint) -> AppE
     if 400 <= code < 500:
         return InvalidRequest(said, **facts)
     return ProviderUnavailable(said, retry_after=_retry_after(entries, exc), **facts)
-
-
-def _not_found(spec: ModelSpec, provider: str, said: str, facts: dict[str, Any]) -> ModelNotFound:
-    if spec.replacement and spec.status is not ModelStatus.CURRENT:
-        when = f" on {spec.retired_on.isoformat()}" if spec.retired_on else ""
-        verb = "was retired by Google" if spec.status is ModelStatus.RETIRED else "is legacy"
-        return ModelNotFound(
-            f"{spec.model} {verb}{when} and this project is no longer served it; use "
-            f"{spec.replacement} instead. ({said})",
-            model=spec.model,
-            replacement=spec.replacement,
-            **facts,
-        )
-    return ModelNotFound(
-        f"{said} (model {spec.model}; see get_model_capabilities)", model=spec.model, **facts
-    )
 
 
 def _retry_after(entries: Sequence[Mapping[str, Any]], exc: Any) -> float | None:

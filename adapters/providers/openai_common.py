@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING, Any
 from adapters.imaging import encode, image_size, open_image
 from adapters.masks import openai_mask
 from adapters.providers.openai_catalog import wire_rules
+from adapters.vendor_errors import model_not_found
 from application.ports import ImageProvider
 from domain import errors
 from domain.catalog import ModelSpec
 from domain.images import GeneratedImage, ImageData, ProviderResult, Usage
 from domain.media import extension_for
 from domain.normalized import ProviderRequest
-from domain.options import ModelStatus, Operation
+from domain.options import Operation
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI, OpenAIError
@@ -304,7 +305,9 @@ class OpenAIImagesAdapter(ImageProvider):
         if status == 403:
             return errors.PermissionDenied(f"{vendor} denied access to {model}: {message}", **where)
         if status == 404:
-            return self._not_found(request.spec, message, where)
+            return model_not_found(
+                request.spec, self.vendor, message, self.not_found_hint(request.spec), **where
+            )
         if status == 429:
             if "insufficient_quota" in (exc.code, exc.type):
                 return errors.QuotaExhausted(f"{vendor} quota is exhausted: {message}", **where)
@@ -321,17 +324,3 @@ class OpenAIImagesAdapter(ImageProvider):
                 **where,
             )
         return errors.InvalidRequest(f"{vendor} rejected the request: {message}", param=exc.param, **where)
-
-    def _not_found(self, spec: ModelSpec, message: str, where: dict[str, Any]) -> errors.AppError:
-        if spec.replacement and spec.status is not ModelStatus.CURRENT:
-            when = f" on {spec.retired_on.isoformat()}" if spec.retired_on else ""
-            why = f" (retired{when})" if spec.status is ModelStatus.RETIRED else ""
-            text = f"{self.vendor} no longer serves {spec.model}{why}; use {spec.replacement} instead."
-        else:
-            text = f"{self.vendor} does not serve {spec.model}: {message}"
-        return errors.ModelNotFound(
-            text + self.not_found_hint(spec),
-            replacement=spec.replacement,
-            retired_on=spec.retired_on.isoformat() if spec.retired_on else None,
-            **where,
-        )
