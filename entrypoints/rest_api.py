@@ -7,10 +7,11 @@ base64 appears only when the body asks ``inline: "preview"`` or ``"full"``.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
@@ -31,6 +32,9 @@ from entrypoints.stored_records import stored_summary
 
 Handler = Callable[[Request], Awaitable[Response]]
 MAX_LIST = 200
+# How often a running generation checks that its REST client is still there.
+DISCONNECT_POLL_S = 0.25
+T = TypeVar("T")
 
 
 class UnsupportedMediaType(AppError):
@@ -89,6 +93,24 @@ def _stored_info(record: StoredImage, href: str) -> dict[str, Any]:
     return {**stored_summary(record), "href": href, "preview_href": f"{href}/preview"}
 
 
+async def cancel_on_disconnect(request: Request, work: Awaitable[T]) -> T:
+    """Run ``work``, cancelling it (and so the vendor calls under it) if the client hangs up:
+    nobody would read the result, and the use case leaves no half-written file behind."""
+    task = asyncio.ensure_future(work)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=DISCONNECT_POLL_S)
+            if done:
+                return task.result()
+            if await request.is_disconnected():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+                raise ClientDisconnect()
+    finally:
+        if not task.done():
+            task.cancel()
+
+
 class RestApi:
     """Handlers over one container; ``routes()`` are mounted at ``/v1``."""
 
@@ -145,7 +167,7 @@ class RestApi:
         self, request: Request, body: GenerateBody, image_request: ImageRequest, edit: bool
     ) -> Response:
         use_case = self.container.edit_image() if edit else self.container.generate_image()
-        outcome = await use_case(image_request)
+        outcome = await cancel_on_disconnect(request, use_case(image_request))
         mode = body.inline or InlineMode.NONE
         inlined = await inline_images(outcome, self.settings, mode)
         data = structured_result(outcome, inlined, mode).model_dump(exclude_none=True)
