@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from entrypoints.log_redaction import install_redaction, register_secrets
 
 if TYPE_CHECKING:
+    from pydantic import ValidationError
+
     from entrypoints.settings import Settings
 
 
@@ -48,11 +50,26 @@ def configure_logging(settings: Settings) -> None:
 
 def load_settings() -> Settings:
     """Settings from the environment and ``.env``, with logging configured from them."""
+    from pydantic import ValidationError
+
     from entrypoints.settings import Settings
 
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        # A host shows only the tail of stderr; a traceback would hide which variable is wrong.
+        raise SystemExit(configuration_error(exc)) from None
     configure_logging(settings)
     return settings
+
+
+def configuration_error(exc: ValidationError) -> str:
+    """One line per bad variable, without its value (it may be a key)."""
+    lines = [
+        f"  {'.'.join(str(p) for p in item['loc'])}: {item['msg']}"
+        for item in exc.errors(include_input=False, include_url=False)
+    ]
+    return "image-gen-mcp: invalid configuration (environment or .env):\n" + "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -44,8 +44,10 @@ HTTP_STATUS: dict[str, int] = {
 def validation_message(error: PydanticValidationError) -> tuple[str, list[dict[str, Any]]]:
     """A short message and per-field problems, without echoing the input values (which may
     be megabytes of base64 or a secret)."""
+    # The full path (images.0, not 0): FastMCP and pydantic models both start it with the
+    # argument's own name.
     problems = [
-        {"field": ".".join(str(p) for p in item["loc"][1:] or item["loc"]), "problem": item["msg"]}
+        {"field": ".".join(str(p) for p in item["loc"]) or "arguments", "problem": item["msg"]}
         for item in error.errors(include_input=False, include_url=False)
     ]
     text = "; ".join(f"{p['field']}: {p['problem']}" for p in problems[:5])

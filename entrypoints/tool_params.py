@@ -1,8 +1,10 @@
 """Annotated parameter types of the tools: names, enums and descriptions follow the seed."""
 
+import json
+import re
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from domain.options import Background, Orientation, OutputFormat, Quality, SizeTier
 from entrypoints.settings import InlineMode
@@ -87,8 +89,30 @@ Inline = Annotated[
         "when it fits the result budget; none: resource links only."
     ),
 ]
+_JSON_ARRAY_START = re.compile(r"\s*\[")
+
+
+def _image_list(value: object) -> object:
+    """Accept ``images`` as the list it should be, its JSON text, or one lone string.
+
+    Claude Code, Claude Desktop and Copilot CLI are known to send an array argument as its JSON
+    text now and then (anthropics/claude-code#22394, #59227, #86459), and models sometimes pass
+    a single string where a list is declared. Neither is ambiguous here: no image form (data
+    URL, base64, id, URL) starts with ``[``. The advertised schema stays a plain array.
+    """
+    if not isinstance(value, str):
+        return value
+    if _JSON_ARRAY_START.match(value):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value  # left for the list check to refuse with its usual message
+    return [value]
+
+
 Images = Annotated[
     list[Annotated[str, Field(max_length=MAX_IMAGE_ARG_CHARS)]],
+    BeforeValidator(_image_list),
     Field(
         min_length=1,
         max_length=16,
