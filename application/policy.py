@@ -9,6 +9,7 @@ warning into an ``unsupported_option`` error.
 
 from __future__ import annotations
 
+import math
 import re
 
 from attrs import frozen
@@ -62,10 +63,9 @@ def ratio_value(ratio: str) -> float:
     return float(match.group(1)) / float(match.group(2))
 
 
-def nearest_ratio(ratio: str, supported: tuple[str, ...]) -> str:
-    import math
-
-    target = math.log(ratio_value(ratio))
+def nearest_ratio(ratio: str | float, supported: tuple[str, ...]) -> str:
+    """The supported ratio closest to ``ratio`` (a "W:H" string or a width/height value)."""
+    target = math.log(ratio if isinstance(ratio, float) else ratio_value(ratio))
     return min(supported, key=lambda r: abs(math.log(ratio_value(r)) - target))
 
 
@@ -216,6 +216,10 @@ def _aspect_ratio(request: ImageRequest, spec: ModelSpec, warnings: list[KnobWar
                     f"{request.orientation.value}; give one or make them agree.",
                     option="aspect_ratio",
                 )
+    elif request.orientation is None and _first_input_size(request) is not None:
+        # An edit with no shape asked for keeps its input's shape, as the vendors do by default.
+        width, height = _first_input_size(request)  # type: ignore[misc]
+        return nearest_ratio(width / height, spec.aspect_ratios)
     else:
         wanted = ORIENTATION_RATIOS[request.orientation or Orientation.SQUARE]
         option = "orientation"
@@ -224,6 +228,13 @@ def _aspect_ratio(request: ImageRequest, spec: ModelSpec, warnings: list[KnobWar
     used = nearest_ratio(wanted, spec.aspect_ratios)
     warnings.append(KnobWarning(option, f"{spec.model} does not offer {wanted}; used the nearest, {used}."))
     return used
+
+
+def _first_input_size(request: ImageRequest) -> tuple[int, int] | None:
+    first = request.images[0] if request.images else None
+    if first is None or not first.width or not first.height:
+        return None
+    return first.width, first.height
 
 
 def _size_tier(size: SizeTier | None, spec: ModelSpec, warnings: list[KnobWarning]) -> SizeTier:

@@ -19,20 +19,30 @@ class ImageData:
     """Raw image bytes with the media type their magic bytes prove.
 
     ``source_id`` is set when the bytes were read back from the store (edit by reference),
-    so that lineage can be recorded.
+    so that lineage can be recorded. ``width``/``height`` are known once the image was checked;
+    an edit keeps the first input's shape when no orientation is asked for.
     """
 
     data: bytes
     media_type: str
     source_id: str | None = None
+    width: int | None = None
+    height: int | None = None
 
     @classmethod
-    def from_bytes(cls, data: bytes, *, source_id: str | None = None) -> ImageData:
+    def from_bytes(
+        cls,
+        data: bytes,
+        *,
+        source_id: str | None = None,
+        size: tuple[int, int] | None = None,
+    ) -> ImageData:
         """Raises InvalidRequest when the bytes are not a PNG, JPEG, WebP or GIF image."""
         media_type = sniff_media_type(data)
         if media_type is None:
             raise InvalidRequest("The data is not a PNG, JPEG, WebP or GIF image.")
-        return cls(data=data, media_type=media_type, source_id=source_id)
+        width, height = size or (None, None)
+        return cls(data=data, media_type=media_type, source_id=source_id, width=width, height=height)
 
     def __repr__(self) -> str:  # never dump megabytes into logs or tracebacks
         return f"ImageData({self.media_type}, {len(self.data)} bytes)"

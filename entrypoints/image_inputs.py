@@ -21,9 +21,12 @@ from typing import Protocol
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
+import attrs
+
 from application.ports import ImageStore
 from domain.errors import ImageNotFound, InvalidRequest
 from domain.images import ImageData
+from domain.media import sniff_media_type
 from entrypoints.image_checks import DEFAULT_MAX_PIXELS, verify_image
 
 
@@ -38,6 +41,18 @@ _DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^,;]*)*
 _BASE64_CHARS = re.compile(r"^[A-Za-z0-9+/=_-]+$")
 _URL_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]{0,15}://", re.I)
 _LOCAL_PREFIXES = ("/", "./", "../", "~", "\\", ".\\", "..\\")
+
+
+def _base64_image_prefix(text: str) -> bool:
+    """True when ``text`` opens like bare base64 of an image. A JPEG's base64 starts with
+    ``/9j/``, which would otherwise read as an absolute path."""
+    head = text[:16]
+    if len(head) < 16 or not _BASE64_CHARS.match(head):
+        return False
+    try:
+        return sniff_media_type(base64.b64decode(head)) is not None
+    except (binascii.Error, ValueError):
+        return False
 
 
 class ImageInputReader:
@@ -77,7 +92,9 @@ class ImageInputReader:
         if _ID.match(text):
             return await self._stored(text, field)
         lowered = text[:16].lower()
-        if lowered.startswith("file:") or text.startswith(_LOCAL_PREFIXES):
+        if lowered.startswith("file:") or (
+            text.startswith(_LOCAL_PREFIXES) and not _base64_image_prefix(text)
+        ):
             return await self._local(text, field)
         if lowered.startswith(("https://", "http://")):
             return await self._url(text, field)
@@ -109,28 +126,37 @@ class ImageInputReader:
             raise InvalidRequest(f"{field} is not valid base64.", option=field) from None
 
     async def _checked(
-        self, data: bytes, field: str, source_id: str | None = None, *, trusted: bool = False
+        self,
+        data: bytes,
+        field: str,
+        source_id: str | None = None,
+        *,
+        trusted_size: tuple[int, int] | None = None,
     ) -> ImageData:
         """Size cap, magic bytes, then (for anything a caller sent) a full decode check.
-        ``trusted`` bytes are this server's own stored outputs: they skip the decode check."""
+        Bytes with a ``trusted_size`` are this server's own stored outputs: they skip the decode
+        check, their size is known."""
         if len(data) > self.max_bytes:
             raise InvalidRequest(
                 f"{field} is larger than {self.max_bytes} bytes.", option=field, limit=self.max_bytes
             )
         try:
             image = ImageData.from_bytes(data, source_id=source_id)
-            if not trusted:
-                await asyncio.to_thread(verify_image, data, image.media_type, self.max_pixels)
+            size = trusted_size or await asyncio.to_thread(
+                verify_image, data, image.media_type, self.max_pixels
+            )
         except InvalidRequest as exc:
             raise InvalidRequest(f"{field}: {exc.message}", **{**exc.details, "option": field}) from None
-        return image
+        return attrs.evolve(image, width=size[0], height=size[1])
 
     async def _stored(self, image_id: str, field: str) -> ImageData:
         try:
-            _, data = await self.store.get(image_id)
+            record, data = await self.store.get(image_id)
         except ImageNotFound as exc:
             raise ImageNotFound(f"{field}: {exc.message}", option=field) from None
-        return await self._checked(data, field, source_id=image_id, trusted=True)
+        return await self._checked(
+            data, field, source_id=image_id, trusted_size=(record.width, record.height)
+        )
 
     async def _url(self, url: str, field: str) -> ImageData:
         if self.fetch is None:

@@ -138,3 +138,31 @@ async def test_preview_format_is_configurable(output_root: Path) -> None:
     async with Client(build_mcp_server(container)) as client:
         result = await client.call_tool("generate_image", {"prompt": "x", "provider": "fake"})
     assert images_in(result)[0].mime_type == "image/webp"
+
+
+async def test_edit_keeps_the_shape_of_its_input(server) -> None:
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("RGB", (300, 450), "teal").save(out, format="JPEG")
+    photo = base64.b64encode(out.getvalue()).decode()
+    async with Client(server) as client:
+        result = await client.call_tool(
+            "edit_image", {"prompt": "add a hat", "provider": "placeholder", "images": [photo]}
+        )
+        landscape = await client.call_tool(
+            "generate_image",
+            {"prompt": "x", "provider": "placeholder", "orientation": "landscape", "inline": "none"},
+        )
+        by_id = await client.call_tool(
+            "edit_image",
+            {
+                "prompt": "y",
+                "provider": "placeholder",
+                "images": [landscape.structured_content["images"][0]["id"]],
+            },
+        )
+    image = result.structured_content["images"][0]
+    assert image["height"] > image["width"] and result.structured_content["used"]["aspect_ratio"] == "2:3"
+    edited = by_id.structured_content["images"][0]
+    assert edited["width"] > edited["height"]

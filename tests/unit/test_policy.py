@@ -161,3 +161,14 @@ def test_retired_and_unknown_models_warn_but_are_sent() -> None:
     unknown = unknown_model_spec("fake", "fake-2099", FLEX)
     result = plan(unknown)
     assert result.calls[0].model == "fake-2099" and options(result) == ["model"]
+
+
+def test_edit_without_shape_keeps_the_input_shape() -> None:
+    portrait = ImageData.from_bytes(solid_png(4, 4), size=(688, 1024))
+    assert plan(images=(portrait,)).calls[0].aspect_ratio == "2:3"
+    wide = ImageData.from_bytes(solid_png(4, 4), size=(1920, 1080))
+    result = plan(images=(wide,))
+    assert result.calls[0].aspect_ratio == "16:9" and result.warnings == ()
+    # An explicit orientation still wins, and an input of unknown size falls back to square.
+    assert plan(images=(wide,), orientation=Orientation.PORTRAIT).calls[0].aspect_ratio == "2:3"
+    assert plan(images=(PNG,)).calls[0].aspect_ratio == "1:1"
