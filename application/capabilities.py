@@ -47,7 +47,9 @@ class GetModelCapabilities:
                     "missing": list(off.missing),
                     "default_model": None,
                 }
-            entry["models"] = [spec.describe() for spec in specs]
+            entry["models"] = [
+                _brief(spec.describe()) if not entry["enabled"] else spec.describe() for spec in specs
+            ]
             providers.append(entry)
         try:
             default: str | None = self.registry.default_provider_id()
@@ -58,6 +60,18 @@ class GetModelCapabilities:
             "providers": providers,
             "capabilities": [_seed_report(p) for p in providers if p["enabled"]],
         }
+
+
+# What a disabled provider's models report: enough to choose which vendor to enable, while
+# keeping the answer small (hosts count it against the model's context).
+_BRIEF_FIELDS = (
+    "model", "family", "status", "retired_on", "replacement",
+    "supports_generation", "supports_edit", "supports_mask",
+)  # fmt: skip
+
+
+def _brief(described: dict[str, Any]) -> dict[str, Any]:
+    return {key: described[key] for key in _BRIEF_FIELDS}
 
 
 # Families the older image-gen-mcp reported; every other family is autoregressive.

@@ -3,7 +3,6 @@
 # No `from __future__ import annotations` here: tool signatures are closures whose
 # annotations (the provider enum) must be real objects when FastMCP inspects them.
 
-import json
 import logging
 from typing import Annotated, Any, Literal
 
@@ -22,6 +21,7 @@ from entrypoints.mcp_errors import CodedErrors, error_result
 from entrypoints.mcp_resources import register_image_resources
 from entrypoints.presentation import (
     ImageToolResult,
+    capabilities_text,
     inline_images,
     structured_result,
     summary_text,
@@ -277,13 +277,8 @@ def build_mcp_server(container: Container) -> FastMCP:
             report = await container.get_model_capabilities()(provider)
         except AppError as exc:
             return error_result(exc)
-        enabled = [p["provider"] for p in report["providers"] if p["enabled"]]
-        text = (
-            f"Enabled providers: {', '.join(enabled) or 'none'}; default: "
-            f"{report['default_provider']}.\n" + json.dumps(report, separators=(",", ":"))
-        )
         return ToolResult(
-            content=[TextContent(type="text", text=text)],
+            content=[TextContent(type="text", text=capabilities_text(report))],
             structured_content={"ok": True, **report},
         )
 

@@ -177,3 +177,27 @@ async def stored_preview(data: bytes, media_type: str, settings: Settings) -> Pr
         keep_alpha=True,
         opaque_format=settings.preview_format,
     )
+
+
+def capabilities_text(report: dict[str, Any]) -> str:
+    """A compact reading of the capabilities report, one line per provider and per model of
+    the enabled ones; the full detail is in structuredContent (hosts count both against
+    the model's context, so the text does not repeat the JSON)."""
+    lines = [f"Default provider: {report['default_provider'] or 'none enabled'}."]
+    for provider in report["providers"]:
+        if not provider["enabled"]:
+            lines.append(f"{provider['provider']}: off. {provider['reason']}")
+            continue
+        lines.append(f"{provider['provider']}: enabled.")
+        for model in provider["models"]:
+            facts = [model["status"], "/".join(model["operations"]), f"n≤{model['max_n']}"]
+            facts.append("sizes " + "/".join(model["sizes"]))
+            facts.append(f"{len(model['aspect_ratios'])} ratios")
+            if model["supports_mask"]:
+                facts.append("mask")
+            if model["transparency"]:
+                facts.append("transparency")
+            if model["replacement"] and model["status"] != "current":
+                facts.append(f"use {model['replacement']} instead")
+            lines.append(f"  - {model['model']}: " + ", ".join(facts))
+    return "\n".join(lines)

@@ -217,3 +217,17 @@ async def test_capabilities_keep_the_seed_shape_for_enabled_providers(server) ->
         "supports_mask": False, "max_n": 1, "supports_background": False,
         "supports_negative_prompt": False, "supports_multi_image_edit": True,
     }
+
+
+async def test_capabilities_text_is_compact_and_disabled_vendors_are_brief(server) -> None:
+    async with Client(server) as client:
+        result = await client.call_tool("get_model_capabilities", {})
+    text = result.content[0].text
+    assert "openrouter: off. Set OPENROUTER_API_KEY" in text
+    assert "fake: enabled." in text and "  - fake-single: current" in text
+    assert "{" not in text  # the JSON lives in structuredContent only
+    off = next(p for p in result.structured_content["providers"] if p["provider"] == "openai")
+    assert off["models"] and set(off["models"][0]) == {
+        "model", "family", "status", "retired_on", "replacement",
+        "supports_generation", "supports_edit", "supports_mask",
+    }
