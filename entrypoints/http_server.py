@@ -98,7 +98,7 @@ def build_http_app(container: Container, transport: Transport = "http") -> Starl
     and ``/messages/`` (stateful: one instance only).
     """
     settings: Settings = container.settings()
-    mcp = build_mcp_server(container)
+    mcp = build_mcp_server(container, local_paths=False)
     allowed_hosts = split_list(settings.allowed_hosts)
     allowed_origins = split_list(settings.allowed_origins)
     mcp_options: dict[str, Any] = {

@@ -17,7 +17,9 @@ from entrypoints.settings import Settings
 from entrypoints.stored_records import stored_summary
 
 
-def register_image_resources(mcp: FastMCP, store: ImageStore, settings: Settings) -> None:
+def register_image_resources(
+    mcp: FastMCP, store: ImageStore, settings: Settings, *, local_paths: bool = True
+) -> None:
     """``image://{id}``, ``image://{id}/preview`` and ``images://recent``."""
 
     @mcp.resource(
@@ -54,4 +56,4 @@ def register_image_resources(mcp: FastMCP, store: ImageStore, settings: Settings
         description="The 50 most recent images with their metadata (no pixels).",
     )
     async def recent_images() -> str:
-        return json.dumps([stored_summary(r) for r in await store.list_recent(50)])
+        return json.dumps([stored_summary(r, local_paths=local_paths) for r in await store.list_recent(50)])

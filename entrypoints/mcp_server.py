@@ -80,8 +80,11 @@ def _known_models(container: Container) -> str:
     return ", ".join(names) or "see get_model_capabilities"
 
 
-def build_mcp_server(container: Container) -> FastMCP:
-    """Build the FastMCP server whose tools each call one use case of ``container``."""
+def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastMCP:
+    """Build the FastMCP server whose tools each call one use case of ``container``.
+
+    ``local_paths`` reports where each image was saved; the HTTP entrypoint turns it off
+    (remote clients cannot open the server's files; ids and resource links serve them)."""
     settings: Settings = container.settings()
     registry = container.registry()
     store = container.store()
@@ -129,7 +132,7 @@ def build_mcp_server(container: Container) -> FastMCP:
             inlined = await inline_images(outcome, settings, mode)
         except AppError as exc:
             return error_result(exc)
-        result = structured_result(outcome, inlined, mode)
+        result = structured_result(outcome, inlined, mode, local_paths=local_paths)
         content: list[Any] = [TextContent(type="text", text=summary_text(result))]
         for record, preview in zip(result.images or [], inlined, strict=True):
             if preview is not None:
@@ -282,7 +285,7 @@ def build_mcp_server(container: Container) -> FastMCP:
             structured_content={"ok": True, **report},
         )
 
-    register_image_resources(mcp, store, settings)
+    register_image_resources(mcp, store, settings, local_paths=local_paths)
     return mcp
 
 

@@ -102,8 +102,10 @@ async def inline_images(outcome: ImageOutcome, settings: Settings, mode: InlineM
 
 
 def structured_result(
-    outcome: ImageOutcome, inlined: list[Preview | None], mode: InlineMode
+    outcome: ImageOutcome, inlined: list[Preview | None], mode: InlineMode, *, local_paths: bool = True
 ) -> ImageToolResult:
+    """The structured result; ``local_paths`` False leaves out file paths, which mean nothing
+    to a remote client and would only reveal the server's folders."""
     records = []
     for item, preview in zip(outcome.items, inlined, strict=True):
         stored = item.stored
@@ -115,7 +117,7 @@ def structured_result(
                 id=stored.id if stored else None,
                 uri=image_uri(stored.id) if stored else None,
                 preview_uri=preview_uri(stored.id) if stored else None,
-                path=stored.path if stored else None,
+                path=stored.path if stored and local_paths else None,
                 media_type=stored.media_type if stored else item.image.media_type,
                 width=item.image.width,
                 height=item.image.height,

@@ -90,7 +90,7 @@ async def read_json(request: Request, model: type[BaseModel]) -> Any:
 
 
 def _stored_info(record: StoredImage, href: str) -> dict[str, Any]:
-    return {**stored_summary(record), "href": href, "preview_href": f"{href}/preview"}
+    return {**stored_summary(record, local_paths=False), "href": href, "preview_href": f"{href}/preview"}
 
 
 async def cancel_on_disconnect(request: Request, work: Awaitable[T]) -> T:
@@ -170,7 +170,7 @@ class RestApi:
         outcome = await cancel_on_disconnect(request, use_case(image_request))
         mode = body.inline or InlineMode.NONE
         inlined = await inline_images(outcome, self.settings, mode)
-        data = structured_result(outcome, inlined, mode).model_dump(exclude_none=True)
+        data = structured_result(outcome, inlined, mode, local_paths=False).model_dump(exclude_none=True)
         for record, preview in zip(data.get("images", []), inlined, strict=True):
             if record.get("id"):
                 record["href"] = self._href(request, record["id"])

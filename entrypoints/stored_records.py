@@ -15,9 +15,10 @@ def preview_uri(image_id: str) -> str:
     return f"image://{image_id}/preview"
 
 
-def stored_summary(record: StoredImage) -> dict[str, Any]:
-    """Metadata only (never pixels): ids, links, size, hash, prompt and lineage."""
-    return {
+def stored_summary(record: StoredImage, *, local_paths: bool = True) -> dict[str, Any]:
+    """Metadata only (never pixels): ids, links, size, hash, prompt and lineage; the file path
+    only for local clients."""
+    summary = {
         "id": record.id,
         "uri": image_uri(record.id),
         "preview_uri": preview_uri(record.id),
@@ -33,3 +34,6 @@ def stored_summary(record: StoredImage) -> dict[str, Any]:
         "model": record.metadata.get("model"),
         "source_images": record.metadata.get("source_images") or [],
     }
+    if not local_paths:
+        del summary["path"]
+    return summary

@@ -166,3 +166,13 @@ async def test_edit_keeps_the_shape_of_its_input(server) -> None:
     assert image["height"] > image["width"] and result.structured_content["used"]["aspect_ratio"] == "2:3"
     edited = by_id.structured_content["images"][0]
     assert edited["width"] > edited["height"]
+
+
+async def test_remote_serving_leaves_out_server_paths(container) -> None:
+    async with Client(build_mcp_server(container, local_paths=False)) as client:
+        result = await client.call_tool("generate_image", {"prompt": "x", "provider": "fake"})
+        recent = json.loads((await client.read_resource("images://recent"))[0].text)
+    image = result.structured_content["images"][0]
+    assert "path" not in image and image["uri"].startswith("image://")
+    assert "path" not in recent[0]
+    assert str(container.settings().output_dir) not in result.content[0].text
