@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from domain.catalog import ModelSpec
-from domain.errors import ModelNotFound
+from domain.errors import ModelNotFound, ProviderUnavailable
 from domain.options import ModelStatus
 
 
@@ -25,5 +26,22 @@ def model_not_found(spec: ModelSpec, vendor: str, said: str, hint: str = "", **d
         )
     return ModelNotFound(
         f"{vendor} does not serve {spec.model}: {said}{hint} (see get_model_capabilities)",
+        **details,
+    )
+
+
+log = logging.getLogger(__name__)
+
+# What parsing a malformed vendor body raises (an unexpected type, a missing field, bad JSON).
+MALFORMED = (AttributeError, KeyError, IndexError, TypeError, ValueError)
+
+
+def malformed_answer(vendor: str, exc: BaseException, **details: Any) -> ProviderUnavailable:
+    """A vendor answer we cannot read: logged (without the body) and reported as a vendor-side
+    failure, retryable since a second answer may well be sound."""
+    log.warning("%s sent a malformed answer (%s)", vendor, type(exc).__name__)
+    return ProviderUnavailable(
+        f"{vendor} sent an answer that could not be read ({type(exc).__name__}).",
+        reason="malformed_response",
         **details,
     )

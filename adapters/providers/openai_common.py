@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from adapters.imaging import encode, image_size, open_image
 from adapters.masks import openai_mask
 from adapters.providers.openai_catalog import wire_rules
-from adapters.vendor_errors import model_not_found
+from adapters.vendor_errors import MALFORMED, malformed_answer, model_not_found
 from application.ports import ImageProvider
 from domain import errors
 from domain.catalog import ModelSpec
@@ -262,9 +262,16 @@ class OpenAIImagesAdapter(ImageProvider):
             response = await call(**kwargs)
         except openai.OpenAIError as exc:
             raise self.translate(exc, request) from None
+        except MALFORMED as exc:  # e.g. an empty or non-JSON 200 body
+            raise malformed_answer(self.vendor, exc, provider=self.provider_id) from None
         sent = {k: v for k, v in kwargs.items() if k not in ("image", "mask", "prompt")}
-        # Decoding and inspecting megabytes of base64 is CPU work: off the event loop.
-        return await asyncio.to_thread(to_result, response, request, sent, self)
+        try:
+            # Decoding and inspecting megabytes of base64 is CPU work: off the event loop.
+            return await asyncio.to_thread(to_result, response, request, sent, self)
+        except errors.AppError:
+            raise
+        except MALFORMED as exc:  # a 200 whose body is not an ImagesResponse
+            raise malformed_answer(self.vendor, exc, provider=self.provider_id) from None
 
     def translate(self, exc: OpenAIError, request: ProviderRequest) -> errors.AppError:
         """The one place SDK exceptions become domain errors. Details never hold the key."""
