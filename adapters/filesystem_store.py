@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import hashlib
 import json
@@ -90,6 +91,15 @@ class FilesystemImageStore(ImageStore):
                 "give a relative folder name.",
                 option="directory",
             )
+        # Refuse now, before a vendor is paid, a path that runs through an existing file.
+        for part in (resolved, *resolved.parents):
+            if part == root:
+                break
+            if part.exists() and not part.is_dir():
+                raise InvalidRequest(
+                    "directory runs through an existing file; choose another folder name.",
+                    option="directory",
+                )
         return resolved
 
     def _save(self, image: GeneratedImage, directory: str | None, metadata: dict[str, Any]) -> StoredImage:
@@ -122,7 +132,8 @@ class FilesystemImageStore(ImageStore):
             _atomic_write(index / f"{image_id}.json", sidecar)
         except OSError as exc:
             for leftover in (path, path.with_suffix(path.suffix + ".json")):
-                leftover.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):  # e.g. the folder itself never came to be
+                    leftover.unlink(missing_ok=True)
             raise StorageFailed(
                 f"The image could not be saved ({errno.errorcode.get(exc.errno or 0, 'OSError')}).",
                 reason=type(exc).__name__,

@@ -85,3 +85,27 @@ class TestFilesystemImageStore(ImageStoreContract):
             await store.save(generated(), directory="full")
         assert "ENOSPC" in caught.value.message
         assert [p.name for p in (tmp_path / "root" / "full").iterdir()] == []
+
+
+async def test_directory_through_an_existing_file_is_refused_before_any_call(tmp_path: Path) -> None:
+    store = FilesystemImageStore(tmp_path / "root")
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "blocker").write_text("a file, not a folder")
+    with pytest.raises(InvalidRequest) as caught:
+        await store.check_directory("blocker/sub")
+    assert caught.value.details["option"] == "directory"
+
+
+async def test_a_folder_that_cannot_be_made_is_a_coded_error(tmp_path: Path, monkeypatch) -> None:
+    import adapters.filesystem_store as module
+
+    store = FilesystemImageStore(tmp_path / "root")
+    await store.check_directory("later/sub")
+
+    def not_a_directory(path: Path, data: bytes) -> None:
+        raise NotADirectoryError(20, "Not a directory")
+
+    monkeypatch.setattr(module, "_atomic_write", not_a_directory)
+    with pytest.raises(StorageFailed) as caught:
+        await store.save(generated(), directory="later/sub")
+    assert "ENOTDIR" in caught.value.message
