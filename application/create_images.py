@@ -188,7 +188,9 @@ class CreateImages:
                     warnings.append(
                         KnobWarning(
                             "directory",
-                            f"Not saved ({error.code}): {error.message} The image is returned inline only.",
+                            f"Not saved ({error.code}): {error.message} The image is returned inline "
+                            "instead (at full resolution when it fits the result budget, else as a "
+                            "preview).",
                         )
                     )
         return items

@@ -74,14 +74,26 @@ def _preview_pool() -> ThreadPoolExecutor:
 
 async def inline_images(outcome: ImageOutcome, settings: Settings, mode: InlineMode) -> list[Preview | None]:
     """One inline image (or None) per outcome item, the whole set within the result budget."""
-    if mode is InlineMode.NONE or not outcome.items:
+    unsaved = any(item.stored is None for item in outcome.items)
+    if (mode is InlineMode.NONE and not unsaved) or not outcome.items:
         return [None] * len(outcome.items)
     count = len(outcome.items)
     per_image = min(settings.preview_budget_chars, settings.result_budget_chars // count)
     keep_alpha = outcome.used.get("background") == Background.TRANSPARENT.value
 
     def one(index: int) -> Preview | None:
-        image = outcome.items[index].image
+        item = outcome.items[index]
+        image = item.image
+        if item.stored is None:
+            # Not saved, so nothing to link: the original goes inline whatever the mode, with
+            # the whole result budget, and a preview only when even that is too small.
+            full = full_inline(
+                image.data, image.media_type, image.width, image.height, settings.result_budget_chars // count
+            )
+            if full is not None:
+                return full
+        elif mode is InlineMode.NONE:
+            return None
         small = max(image.width, image.height) <= settings.preview_max_edge
         if mode is InlineMode.FULL or small:
             # An image that already fits is sent as is: lossless and no re-encoding cost.

@@ -53,13 +53,19 @@ def make_preview(
     ``max_edge``: as ``opaque_format`` (jpeg or webp), or as WebP with alpha when
     transparency matters.
 
-    Returns None when even the smallest step does not fit (the full image is still linked).
+    Returns None when the image cannot be decoded or even the smallest step does not fit (the
+    full image is still linked).
     Blocking: call it in a worker thread.
     """
     from PIL import Image
 
-    source = Image.open(io.BytesIO(data))
-    source.load()
+    try:
+        source = Image.open(io.BytesIO(data))
+        source.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        # A vendor image whose header reads but whose data does not: the stored file is
+        # still linked, there is just nothing to show inline.
+        return None
     has_alpha = keep_alpha and _has_transparency(source)
     mode = "RGBA" if has_alpha else "RGB"
     # JPEG encodes ~8x faster than WebP (2 ms against 16 ms for a 1024² photo) and every host

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from io import BytesIO
 from pathlib import Path
@@ -176,3 +177,40 @@ async def test_remote_serving_leaves_out_server_paths(container) -> None:
     assert "path" not in image and image["uri"].startswith("image://")
     assert "path" not in recent[0]
     assert str(container.settings().output_dir) not in result.content[0].text
+
+
+async def test_unsaved_images_come_back_inline_at_full_resolution_whatever_the_mode(
+    container, monkeypatch
+) -> None:
+    from domain.errors import StorageFailed
+
+    store = container.store()
+
+    async def disk_full(*args, **kwargs):
+        raise StorageFailed("The image could not be saved (ENOSPC).")
+
+    monkeypatch.setattr(store, "save", disk_full)
+    async with Client(build_mcp_server(container)) as client:
+        result = await client.call_tool(
+            "generate_image", {"prompt": "x", "provider": "fake", "inline": "none"}
+        )
+    (image,) = images_in(result)
+    record = result.structured_content["images"][0]
+    assert record["saved"] is False and record["storage_error"]["code"] == "storage_failed"
+    assert record["inline"] == "full"
+    assert hashlib.sha256(base64.b64decode(image.data)).hexdigest() == record["sha256"]
+
+
+async def test_a_vendor_image_that_does_not_decode_is_still_linked(output_root: Path, monkeypatch) -> None:
+    import adapters.memory as memory
+    from adapters.png import solid_png
+    from entrypoints.container import build_container
+    from tests.conftest import make_settings
+
+    container = build_container(make_settings(output_root, IMAGE_GEN_MCP_PREVIEW_MAX_EDGE=64))
+    broken = solid_png(256, 256)[:60] + b"\x00" * 200  # a sound header, broken data
+    monkeypatch.setattr(memory, "solid_png", lambda w, h, rgba=None: broken)
+    async with Client(build_mcp_server(container)) as client:
+        result = await client.call_tool("generate_image", {"prompt": "x", "provider": "fake", "size": "L"})
+    assert result.structured_content["ok"] is True
+    assert images_in(result) == [] and result.structured_content["images"][0]["inline"] == "none"
