@@ -27,10 +27,11 @@ from application.admission import InFlightLimit
 from application.capabilities import GetModelCapabilities
 from application.create_images import CreateImages, EditImage, GenerateImage
 from application.policy import PolicyLimits
-from application.ports import ImageProvider
+from application.ports import ImageProvider, ImageStore
 from application.retry import RetryPolicy
 from application.routing import DisabledProvider, ProviderRegistry
 from domain.catalog import ModelSpec
+from entrypoints.image_inputs import ImageInputReader
 from entrypoints.log_redaction import register_secrets
 from entrypoints.settings import Settings, parse_pairs
 
@@ -100,6 +101,19 @@ def build_registry(
     )
 
 
+def build_image_reader(
+    settings: Settings, store: ImageStore, fetcher: Callable[[], SafeUrlFetcher]
+) -> ImageInputReader:
+    """The reader of ``images``/``mask`` arguments with every cap from the settings."""
+    return ImageInputReader(
+        store,
+        settings.max_input_bytes,
+        fetch=fetcher() if settings.allow_url_fetch else None,
+        max_pixels=settings.max_input_pixels,
+        local_dir=settings.local_input_dir,
+    )
+
+
 class Container(containers.DeclarativeContainer):
     """Every dependency of the entrypoints, wired from :class:`Settings`."""
 
@@ -124,6 +138,13 @@ class Container(containers.DeclarativeContainer):
         timeout_s=config.url_timeout_s,
         max_bytes=config.max_input_bytes,
         allowed_hosts=config.url_allowed_hosts,
+    )
+    # One reader of image arguments for every entrypoint, so every cap applies everywhere.
+    image_reader = providers.Singleton(
+        build_image_reader,
+        settings=settings,
+        store=store,
+        fetcher=url_fetcher.provider,
     )
     vendors: providers.Provider[dict[str, VendorEntry]] = providers.Object(VENDORS)
 

@@ -16,7 +16,6 @@ from domain.errors import AppError
 from domain.images import ImageRequest
 from entrypoints import tool_params as P
 from entrypoints.container import Container
-from entrypoints.image_inputs import ImageInputReader
 from entrypoints.mcp_errors import CodedErrors, error_result
 from entrypoints.mcp_resources import register_image_resources
 from entrypoints.presentation import (
@@ -88,13 +87,7 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
     settings: Settings = container.settings()
     registry = container.registry()
     store = container.store()
-    reader = ImageInputReader(
-        store,
-        settings.max_input_bytes,
-        fetch=_fetcher(container),
-        max_pixels=settings.max_input_pixels,
-        local_dir=settings.local_input_dir,
-    )
+    reader = container.image_reader()
     provider_ids = tuple(registry.ordered_ids())
     # The provider enum is built from the registry, so it lists exactly what this server knows.
     ProviderArg = Annotated[
@@ -287,11 +280,3 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
 
     register_image_resources(mcp, store, settings, local_paths=local_paths)
     return mcp
-
-
-def _fetcher(container: Container) -> Any:
-    """The URL fetcher when the container provides one and fetching is on (else None)."""
-    fetcher = getattr(container, "url_fetcher", None)
-    if fetcher is None or not container.settings().allow_url_fetch:
-        return None
-    return fetcher()

@@ -24,7 +24,6 @@ from domain.images import ImageRequest, StoredImage
 from domain.media import extension_for
 from entrypoints.container import Container
 from entrypoints.http_security import error_response
-from entrypoints.image_inputs import ImageInputReader
 from entrypoints.presentation import inline_images, stored_preview, structured_result
 from entrypoints.rest_schema import EditBody, GenerateBody, body_models
 from entrypoints.settings import InlineMode, Settings
@@ -121,9 +120,7 @@ class RestApi:
         registry = container.registry()
         self.provider_ids = tuple(registry.ordered_ids())
         self.generate_body, self.edit_body = body_models(self.provider_ids)
-        fetcher = getattr(container, "url_fetcher", None)
-        fetch = fetcher() if fetcher is not None and self.settings.allow_url_fetch else None
-        self.reader = ImageInputReader(self.store, self.settings.max_input_bytes, fetch=fetch)
+        self.reader = container.image_reader()
 
     def routes(self) -> list[BaseRoute]:
         return [

@@ -233,3 +233,18 @@ async def test_two_instances_sharing_a_store_behave_as_one(output_root: Path) ->
             contents = await mcp.read_resource(f"image://{image['id']}")
     assert hashlib.sha256(fetched.content).hexdigest() == image["sha256"]
     assert hashlib.sha256(base64.b64decode(contents[0].blob)).hexdigest() == image["sha256"]
+
+
+async def test_rest_applies_the_same_input_caps_as_mcp(output_root: Path) -> None:
+    import base64
+
+    from adapters.png import solid_png
+
+    app = make_app(output_root, IMAGE_GEN_MCP_MAX_INPUT_PIXELS=4096)
+    big = base64.b64encode(solid_png(200, 200)).decode()
+    async with serving(app, headers=AUTH) as client:
+        response = await client.post(
+            "/v1/images/edits", json={"prompt": "x", "provider": "fake", "images": [big]}
+        )
+    assert response.status_code == 422
+    assert "4096 pixels" in response.json()["message"]
