@@ -176,7 +176,7 @@ class OpenRouterImageProvider(ImageProvider):
 
         ctx = self._context(request, Api.IMAGES.value)
         accepted = self._discovery.parameters_for(request.model) if request.spec.discovered else None
-        body = image_body(request, accepted)
+        body = await asyncio.to_thread(image_body, request, accepted)  # base64 of inputs: off the loop
         try:
             response = await self._sdk().post("/images", body=body, cast_to=httpx2.Response)
             payload = response.json()
@@ -202,7 +202,7 @@ class OpenRouterImageProvider(ImageProvider):
 
     async def _chat_once(self, request: ProviderRequest, route: Route) -> ProviderResult:
         ctx = self._context(request, Api.CHAT.value)
-        messages, extra_body = chat_arguments(request, route)
+        messages, extra_body = await asyncio.to_thread(chat_arguments, request, route)
         try:
             completion = await self._sdk().chat.completions.create(
                 model=request.model,
