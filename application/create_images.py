@@ -125,17 +125,27 @@ class CreateImages:
         done_images = 0.0
         pending = set(tasks)
         beat = 0
+        last = 0.0
+
+        async def emit(value: float, message: str) -> None:
+            # MCP requires progress to increase with every notification.
+            nonlocal last
+            if value > last:
+                last = value
+                await report(value, total, message)
+
         try:
             while pending:
                 finished, pending = await asyncio.wait(
                     pending, timeout=self.heartbeat_s, return_when=asyncio.FIRST_COMPLETED
                 )
                 if not finished:
-                    # Hosts reset their timeout on progress; the value must keep increasing,
-                    # so creep towards the next whole step without reaching it.
+                    # Hosts reset their timeout on progress: creep towards the next whole step
+                    # without reaching it (beat/(beat+1) stays distinct for thousands of beats).
                     beat += 1
-                    await report(done_images + 1 - 0.5**beat, total, "Waiting for the vendor")
+                    await emit(done_images + beat / (beat + 1), "Waiting for the vendor")
                     continue
+                before = done_images
                 for task in finished:
                     error = task.exception()
                     if error is None:
@@ -146,8 +156,9 @@ class CreateImages:
                         errors.append(error)
                     else:
                         raise error
-                beat = 0
-                await report(done_images, total, f"{int(done_images)} image(s) ready")
+                if done_images > before:
+                    beat = 0
+                    await emit(done_images, f"{int(done_images)} image(s) ready")
         finally:
             for task in pending:
                 task.cancel()

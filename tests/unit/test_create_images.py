@@ -177,3 +177,28 @@ async def test_fan_out_sums_cost_and_usage() -> None:
     outcome = await run(ImageRequest(prompt="x", provider="fake", model="fake-single", n=3))
     assert outcome.used["cost"] == 0.75
     assert outcome.usage.output_tokens == 300
+
+
+class StaggeredFake(FakeImageProvider):
+    """Each call waits its own time: the first fails early, the second succeeds later."""
+
+    def __init__(self, latencies: list[float]) -> None:
+        super().__init__()
+        self.latencies = latencies
+
+    async def _answer(self, request):
+        self.latency = self.latencies[len(self.calls)]
+        return await super()._answer(request)
+
+
+async def test_progress_never_goes_back_when_a_parallel_call_fails() -> None:
+    provider = StaggeredFake([0.08, 0.25]).fail_next(ContentBlocked("no"), None)
+    run, _ = make(provider, heartbeat_s=0.02)
+    seen: list[float] = []
+
+    async def progress(done: float, total: float | None, message: str) -> None:
+        seen.append(done)
+
+    outcome = await run(ImageRequest(prompt="x", provider="fake", model="fake-single", n=2), progress)
+    assert len(outcome.items) == 1
+    assert all(b > a for a, b in itertools.pairwise(seen)), seen
