@@ -3,12 +3,13 @@ Vertex AI adapters (fact sheet §7). Messages keep the vendor's words but never 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.vendor_errors import model_not_found
+from adapters.vendor_errors import malformed_answer, model_not_found
 from domain.catalog import ModelSpec
 from domain.errors import (
     AppError,
@@ -68,6 +69,11 @@ def translate_error(
         return AuthFailed(
             f"No Google credentials were found.{hint.text}", provider=provider, variable=hint.variable
         )
+    import pydantic  # loaded with the SDK already; kept off the start-up path
+
+    if isinstance(exc, json.JSONDecodeError | pydantic.ValidationError):
+        # The vendor's 200 body is no JSON or not the documented shape: its fault, not the caller's.
+        return malformed_answer(provider, exc, provider=provider)
     if isinstance(exc, ValueError):  # the SDK validates some fields before sending
         return InvalidRequest(f"{provider} SDK refused the request: {exc}", provider=provider)
     return None
