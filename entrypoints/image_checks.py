@@ -87,7 +87,18 @@ def _harmless_trailer(extra: bytes, media_type: str) -> bool:
     # Some encoders pad with zeros; phone JPEGs append further JPEGs (MPF: depth map, preview).
     if not extra.strip(b"\x00"):
         return True
-    return media_type == "image/jpeg" and extra.startswith(b"\xff\xd8\xff")
+    if media_type != "image/jpeg":
+        return False
+    # Every appended JPEG must be a whole one, up to its own end marker; anything else after
+    # them (an archive, a script) is a polyglot.
+    while extra.startswith(b"\xff\xd8\xff"):
+        try:
+            extra = extra[_jpeg_end(extra) :]
+        except (_Truncated, IndexError):
+            return False
+        if not extra.strip(b"\x00"):
+            return True
+    return False
 
 
 def _structure_end(data: bytes, media_type: str) -> int:

@@ -79,6 +79,9 @@ def test_polyglots_with_appended_payloads_are_refused(data: bytes, media_type: s
     html_tail = b"<html><script>alert(1)</script></html>"
     assert refusal(data + zip_tail, MEDIA[media_type]) == "trailing_data"
     assert refusal(data + html_tail, MEDIA[media_type]) == "trailing_data"
+    # Dressed up as an appended JPEG: only whole JPEGs may follow a JPEG.
+    assert refusal(data + b"\xff\xd8\xff" + html_tail + zip_tail, MEDIA[media_type]) == "trailing_data"
+    assert refusal(data + JPEG + zip_tail, MEDIA[media_type]) == "trailing_data"
 
 
 def test_corrupt_png_data_or_checksum_is_refused() -> None:
