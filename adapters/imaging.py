@@ -5,7 +5,10 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING
 
+import attrs
+
 from domain.errors import InvalidRequest
+from domain.images import ImageData
 from domain.media import sniff_media_type
 
 if TYPE_CHECKING:
@@ -71,3 +74,16 @@ def encode(image: Image.Image, fmt: str, *, quality: int | None = None) -> bytes
         options["optimize"] = False
     image.save(out, format=fmt.upper(), **options)
     return out.getvalue()
+
+
+# What the Gemini API, Vertex and OpenRouter accept as input images (no GIF).
+COMMON_INPUT_TYPES = frozenset({"image/png", "image/jpeg", "image/webp"})
+
+
+def as_accepted(image: ImageData, accepted: frozenset[str] = COMMON_INPUT_TYPES) -> ImageData:
+    """``image`` itself when the vendor takes its type, else re-encoded as PNG (for a GIF, its
+    first frame). Blocking: call it in a worker thread."""
+    if image.media_type in accepted:
+        return image
+    png = encode(open_image(image.data).convert("RGBA"), "png")
+    return attrs.evolve(image, data=png, media_type="image/png")

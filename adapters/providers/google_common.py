@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from adapters.imaging import image_size
+from adapters.imaging import as_accepted, image_size
 from adapters.providers.google_catalog import VENDOR_DEFAULT_SIZE
 from adapters.providers.google_errors import AuthHint, redacted, translate_error
 from application.ports import ImageProvider
@@ -74,11 +74,13 @@ def content_config(request: ProviderRequest, *, vertex: bool) -> types.GenerateC
 
 
 def content_parts(request: ProviderRequest) -> list[Any]:
-    """The instruction, then every input image as an inline part (edits describe regions in words)."""
+    """The instruction, then every input image as an inline part (edits describe regions in words).
+    Blocking (Pillow, for a type the vendor does not take): call it in a worker thread."""
     from google.genai import types
 
+    images = [as_accepted(image) for image in request.images]  # e.g. a GIF becomes PNG
     return [request.prompt] + [
-        types.Part.from_bytes(data=image.data, mime_type=image.media_type) for image in request.images
+        types.Part.from_bytes(data=image.data, mime_type=image.media_type) for image in images
     ]
 
 
@@ -249,10 +251,11 @@ class GoogleImageProvider(ImageProvider):
 
     async def _generate_content(self, request: ProviderRequest) -> ProviderResult:
         client = await self._sdk()
+        contents = await asyncio.to_thread(content_parts, request)
         with self._translated(request):
             response = await client.aio.models.generate_content(
                 model=request.model,
-                contents=content_parts(request),
+                contents=contents,
                 config=content_config(request, vertex=self.vertex),
             )
         # Image bytes are inspected with Pillow: CPU work, off the event loop.

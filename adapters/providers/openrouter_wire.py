@@ -14,7 +14,7 @@ import binascii
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from adapters.imaging import image_size
+from adapters.imaging import as_accepted, image_size
 from adapters.providers.openrouter_catalog import Route
 from adapters.providers.openrouter_errors import ErrorContext, error_from_body
 from domain.errors import AppError, ContentBlocked, InvalidRequest, NoImage
@@ -27,6 +27,7 @@ ALWAYS_SENT = frozenset({"model", "prompt", "input_references"})
 
 
 def data_url(image: ImageData) -> str:
+    image = as_accepted(image)  # e.g. a GIF becomes PNG: providers behind OpenRouter differ
     return f"data:{image.media_type};base64,{base64.b64encode(image.data).decode('ascii')}"
 
 

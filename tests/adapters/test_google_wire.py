@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import attrs
 import httpx2
 import pytest
 
@@ -514,3 +515,22 @@ def test_every_replacement_is_in_the_same_catalog() -> None:
         names = {m.model for m in catalog}
         assert all(m.replacement in names for m in catalog if m.replacement)
         assert len(names) == len(catalog)
+
+
+async def test_gif_inputs_are_sent_as_png_parts() -> None:
+    from io import BytesIO
+
+    from PIL import Image
+
+    from adapters.providers.google_catalog import gemini_catalog
+    from adapters.providers.google_common import content_parts
+    from tests.contract.provider_contract import request_for
+
+    out = BytesIO()
+    Image.new("P", (8, 8)).save(out, format="GIF")
+    gif = ImageData.from_bytes(out.getvalue())
+    spec = next(s for s in gemini_catalog() if s.can_edit)
+    request = attrs.evolve(request_for(spec), images=(gif,))
+    parts = content_parts(request)
+    assert parts[1].inline_data.mime_type == "image/png"
+    assert parts[1].inline_data.data.startswith(b"\x89PNG")
