@@ -74,8 +74,6 @@ def _brief(described: dict[str, Any]) -> dict[str, Any]:
     return {key: described[key] for key in _BRIEF_FIELDS}
 
 
-# Families the older image-gen-mcp reported; every other family is autoregressive.
-_DIFFUSION_FAMILIES = frozenset({"imagen", "dall-e", "diffusion", "flux"})
 _SEED_FIELDS = (
     "model", "supports_generation", "supports_edit", "supports_mask", "max_n",
     "supports_background", "supports_negative_prompt", "supports_multi_image_edit",
@@ -85,9 +83,9 @@ _SEED_FIELDS = (
 def _seed_report(provider: dict[str, Any]) -> dict[str, Any]:
     """The enabled provider in the older server's ``CapabilityReport`` shape, so clients
     written for it keep reading ``capabilities[].models[]``."""
-    families = {m["family"] for m in provider["models"]}
+    kinds = {m["architecture"] for m in provider["models"]}
     return {
         "provider": provider["provider"],
-        "family": "diffusion" if families and families <= _DIFFUSION_FAMILIES else "ar",
+        "family": "diffusion" if kinds == {"diffusion"} else "ar",
         "models": [{k: m[k] for k in _SEED_FIELDS} for m in provider["models"]],
     }

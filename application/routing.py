@@ -17,13 +17,6 @@ from domain.options import ModelStatus, Operation
 PROVIDER_ORDER: tuple[str, ...] = (
     "openai", "azure", "gemini", "vertex", "openrouter", "placeholder", "fake",
 )  # fmt: skip
-ENV_HINTS: Mapping[str, str] = {
-    "openai": "OPENAI_API_KEY",
-    "azure": "AZURE_OPENAI_API_KEY and AZURE_OPENAI_ENDPOINT",
-    "gemini": "GEMINI_API_KEY",
-    "vertex": "VERTEX_PROJECT",
-    "openrouter": "OPENROUTER_API_KEY",
-}
 
 
 @frozen
@@ -87,9 +80,9 @@ class ProviderRegistry:
         for provider_id in self.ordered_ids():
             if provider_id in self.enabled:
                 return provider_id
+        options = [" and ".join(off.missing) for off in self.disabled.values() if off.missing]
         raise ProviderNotConfigured(
-            "No provider is enabled. Set one of: " + ", ".join(ENV_HINTS.values()) + ".",
-            missing=list(ENV_HINTS.values()),
+            "No provider is enabled. Set one of: " + ", ".join(options) + ".", missing=options
         )
 
     async def route(self, provider_id: str | None, model: str | None, operation: Operation) -> Route:

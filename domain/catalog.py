@@ -52,6 +52,9 @@ class ModelSpec:
     model: str
     family: str
     description: str = ""
+    # "ar" (autoregressive, e.g. GPT image, Gemini) or "diffusion" (Imagen, DALL·E, FLUX): the
+    # older image-gen-mcp reported it, and clients written for it may still read it.
+    architecture: str = "ar"
     operations: frozenset[Operation] = GENERATE_AND_EDIT
     status: ModelStatus = ModelStatus.CURRENT
     retired_on: date | None = None
@@ -83,6 +86,7 @@ class ModelSpec:
         return {
             "model": self.model,
             "family": self.family,
+            "architecture": self.architecture,
             "description": self.description,
             "status": self.status.value,
             "retired_on": self.retired_on.isoformat() if self.retired_on else None,
@@ -118,6 +122,7 @@ def unknown_model_spec(provider: str, model: str, template: ModelSpec | None) ->
         provider=provider,
         model=model,
         family=base.family,
+        architecture=base.architecture,
         description="Not in the catalog: sent as is, with universal checks only.",
         operations=GENERATE_AND_EDIT,
         max_n=base.max_n,

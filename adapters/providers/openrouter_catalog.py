@@ -136,6 +136,7 @@ _CATALOG: tuple[ModelSpec, ...] = (
         provider=PROVIDER_ID,
         model="black-forest-labs/flux.2-pro",
         family="flux",
+        architecture="diffusion",
         description="FLUX.2 [pro]: photoreal generation and multi-reference edits, up to 4 MP.",
         max_n=1,
         max_input_images=8,

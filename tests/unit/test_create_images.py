@@ -202,3 +202,17 @@ async def test_progress_never_goes_back_when_a_parallel_call_fails() -> None:
     outcome = await run(ImageRequest(prompt="x", provider="fake", model="fake-single", n=2), progress)
     assert len(outcome.items) == 1
     assert all(b > a for a, b in itertools.pairwise(seen)), seen
+
+
+async def test_no_enabled_provider_names_every_variable_that_would_enable_one() -> None:
+    registry = ProviderRegistry(
+        enabled={},
+        disabled={
+            "openai": DisabledProvider("openai", ("OPENAI_API_KEY",)),
+            "azure": DisabledProvider("azure", ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY")),
+        },
+    )
+    run = CreateImages(registry=registry, store=InMemoryImageStore())
+    with pytest.raises(ProviderNotConfigured) as caught:
+        await run(ImageRequest(prompt="x"))
+    assert caught.value.details["missing"] == ["OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY"]
