@@ -76,7 +76,9 @@ def body_models(provider_ids: tuple[str, ...]) -> tuple[type[GenerateBody], type
 
 class RestImageRecord(ImageRecord):
     href: str | None = Field(None, description="GET this path for the full-resolution bytes.")
-    preview_href: str | None = Field(None, description="GET this path for a small WebP preview.")
+    preview_href: str | None = Field(
+        None, description="GET this path for a small preview (JPEG, or WebP when transparent)."
+    )
     inline_data: str | None = Field(
         None, description="data: URL of the preview or original, only when inline was asked."
     )
