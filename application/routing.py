@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from attrs import field, frozen
 
 from application.ports import ImageProvider
-from domain.catalog import ModelSpec, unknown_model_spec
+from domain.catalog import ModelSpec, template_for, unknown_model_spec
 from domain.errors import InvalidRequest, ModelNotFound, ProviderNotConfigured
 from domain.options import ModelStatus, Operation
 
@@ -97,7 +97,7 @@ class ProviderRegistry:
             model = self.default_models.get(provider_id) or _first_current(specs, operation)
         spec = next((s for s in specs if s.model == model), None)
         if spec is None:
-            spec = unknown_model_spec(provider_id, model, specs[0] if specs else None)
+            spec = unknown_model_spec(provider_id, model, template_for(model, specs))
         return Route(provider=provider, spec=spec, chosen_by_default=by_default)
 
     async def _provider_serving(self, model: str) -> str:

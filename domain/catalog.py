@@ -6,7 +6,7 @@ normalization policy, never spread through ``if model == ...`` branches.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 from attrs import field, frozen
@@ -114,10 +114,20 @@ def unknown_model_spec(provider: str, model: str, template: ModelSpec | None) ->
     """A permissive entry for a model id the catalog does not know yet.
 
     New vendor models appear monthly and must work without a release: only universal checks
-    apply, and the vendor's own 400 answers for the rest. The provider's first catalog entry,
-    when there is one, lends its knob shapes.
+    apply, and the vendor's own 400 answers for the rest. A ``template`` (a catalog entry of
+    the same line of models) lends its knob shapes; without one, the knobs are left open:
+    every output format, transparency, the standard ratios and S/M/L as 1K/2K/4K.
     """
-    base = template or ModelSpec(provider=provider, model=model, family="unknown")
+    base = template or ModelSpec(
+        provider=provider,
+        model=model,
+        family="unknown",
+        transparency=True,
+        output_formats=(OutputFormat.PNG, OutputFormat.JPEG, OutputFormat.WEBP),
+        aspect_ratios=STANDARD_RATIOS,
+        size_tiers={SizeTier.S: "1K", SizeTier.M: "2K", SizeTier.L: "4K"},
+        max_input_images=16,
+    )
     return ModelSpec(
         provider=provider,
         model=model,
@@ -138,3 +148,20 @@ def unknown_model_spec(provider: str, model: str, template: ModelSpec | None) ->
         max_prompt_chars=base.max_prompt_chars,
         known=False,
     )
+
+
+def template_for(model: str, specs: Sequence[ModelSpec]) -> ModelSpec | None:
+    """The catalog entry whose id shares the longest prefix with ``model`` (at least six
+    characters: ``imagen-5.0-…`` takes after the Imagen entries, ``openai/gpt-image-3`` after
+    ``openai/gpt-image-2``), or None for an id of a line the catalog does not know."""
+
+    def shared(spec: ModelSpec) -> int:
+        count = 0
+        for ours, theirs in zip(spec.model, model, strict=False):
+            if ours != theirs:
+                break
+            count += 1
+        return count
+
+    best = max(specs, key=shared, default=None)
+    return best if best is not None and shared(best) >= 6 else None

@@ -172,3 +172,24 @@ def test_edit_without_shape_keeps_the_input_shape() -> None:
     # An explicit orientation still wins, and an input of unknown size falls back to square.
     assert plan(images=(wide,), orientation=Orientation.PORTRAIT).calls[0].aspect_ratio == "2:3"
     assert plan(images=(PNG,)).calls[0].aspect_ratio == "1:1"
+
+
+def test_unknown_ids_take_after_the_nearest_catalog_line_or_stay_open() -> None:
+    from adapters.providers.google_catalog import vertex_catalog
+    from adapters.providers.openrouter_catalog import openrouter_catalog
+    from domain.catalog import template_for
+
+    imagen = template_for("imagen-5.0-generate-001", vertex_catalog())
+    assert imagen is not None and imagen.family == "imagen"
+    assert template_for("acme/new-image-model", openrouter_catalog()) is None
+    open_spec = unknown_model_spec("openrouter", "acme/new-image-model", None)
+    result = plan(
+        open_spec,
+        background=Background.TRANSPARENT,
+        output_format=OutputFormat.WEBP,
+        size=SizeTier.L,
+        aspect_ratio="21:9",
+    )
+    (call,) = result.calls
+    assert (call.output_format, call.size_label, call.aspect_ratio) == (OutputFormat.WEBP, "4K", "21:9")
+    assert options(result) == ["model"]  # only the "not in the catalog" note
