@@ -187,6 +187,7 @@ class OpenRouterModelDiscovery:
         self._models: dict[str, DiscoveredModel] = {}
         self._next_fetch_at: float | None = None
         self._lock = asyncio.Lock()
+        self._background: asyncio.Task[None] | None = None
 
     async def specs(self) -> tuple[ModelSpec, ...]:
         """The discovered specs, refreshed when stale. Never raises."""
@@ -204,6 +205,21 @@ class OpenRouterModelDiscovery:
     async def _refresh_if_due(self) -> None:
         if not self._due():
             return
+        if self._next_fetch_at is not None:
+            # A listing (or a failed try) exists: serve it and refresh in the background, so a
+            # slow listing never holds up a generation.
+            if self._background is None or self._background.done():
+                self._background = asyncio.create_task(self._refresh())
+            return
+        await self._refresh()
+
+    async def aclose(self) -> None:
+        """Stop a background refresh still running."""
+        if self._background is not None and not self._background.done():
+            self._background.cancel()
+            await asyncio.gather(self._background, return_exceptions=True)
+
+    async def _refresh(self) -> None:
         async with self._lock:
             if not self._due():  # another caller refreshed while this one waited
                 return

@@ -108,6 +108,7 @@ class OpenRouterImageProvider(ImageProvider):
         return await self._create(request)
 
     async def aclose(self) -> None:
+        await self._discovery.aclose()
         client, self._client = self._client, None
         if client is not None:
             await client.close()

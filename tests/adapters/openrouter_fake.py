@@ -5,6 +5,7 @@ real socket (``asgi`` served by uvicorn), and it records every request it receiv
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
@@ -154,6 +155,7 @@ class FakeOpenRouter:
     ) -> None:
         self.listing = listing
         self.listing_failure: Answer | None = None
+        self.listing_delay = 0.0  # seconds the listing takes to answer
         self.api_key = api_key
         self.requests: list[Recorded] = []
         self.sticky: Answer | type[Exception] | None = None
@@ -176,7 +178,12 @@ class FakeOpenRouter:
 
     # -- transports -----------------------------------------------------------------------
     def http_client(self) -> httpx2.AsyncClient:
-        return httpx2.AsyncClient(transport=httpx2.MockTransport(self.handle))
+        return httpx2.AsyncClient(transport=httpx2.MockTransport(self.handle_async))
+
+    async def handle_async(self, request: httpx2.Request) -> httpx2.Response:
+        if self.listing_delay and request.url.path.endswith("/images/models"):
+            await asyncio.sleep(self.listing_delay)
+        return self.handle(request)
 
     def handle(self, request: httpx2.Request) -> httpx2.Response:
         body = json.loads(request.content) if request.content else None

@@ -4,6 +4,7 @@ parameter descriptors, TTL caching, failures that never break generation, and th
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -135,6 +136,14 @@ def test_listing_descriptors_of_every_kind() -> None:
     assert model.parameters >= {"n", "quality", "background", "resolution"}
 
 
+async def until(condition, attempts: int = 200) -> None:
+    """Let background tasks run until ``condition`` holds (bounded)."""
+    for _ in range(attempts):
+        if condition():
+            return
+        await asyncio.sleep(0.005)
+
+
 async def test_listing_is_cached_for_the_ttl(provider, fake, clock) -> None:
     for _ in range(3):
         await provider.models()
@@ -143,7 +152,8 @@ async def test_listing_is_cached_for_the_ttl(provider, fake, clock) -> None:
     await provider.models()
     assert len(fake.listing_requests()) == 1
     clock.now += 2
-    await provider.models()
+    await provider.models()  # served from the stale listing, refreshed in the background
+    await until(lambda: len(fake.listing_requests()) == 2)
     assert len(fake.listing_requests()) == 2
 
 
@@ -165,8 +175,9 @@ async def test_failed_discovery_falls_back_and_backs_off(provider, fake, clock, 
     assert len(fake.listing_requests()) == 1  # not retried on every call
     fake.listing_failure = None
     clock.now += 61
+    await provider.models()  # the curated catalog still, while the retry runs in the background
+    await until(lambda: len(fake.listing_requests()) == 2)
     assert "sourceful/riverflow-v2" in by_model(await provider.models())
-    assert len(fake.listing_requests()) == 2
 
 
 async def test_a_later_failure_keeps_the_last_good_listing(provider, fake, clock) -> None:
@@ -174,7 +185,17 @@ async def test_a_later_failure_keeps_the_last_good_listing(provider, fake, clock
     fake.listing_failure = or_error(503, "Service Unavailable")
     clock.now += TTL + 1
     assert "sourceful/riverflow-v2" in by_model(await provider.models())
-    assert len(fake.listing_requests()) == 2
+    await until(lambda: len(fake.listing_requests()) == 2)
+    assert "sourceful/riverflow-v2" in by_model(await provider.models())
+
+
+async def test_a_slow_refresh_never_holds_up_a_call(provider, fake, clock) -> None:
+    await provider.models()
+    clock.now += TTL + 1
+    fake.listing_delay = 5.0
+    listed = await asyncio.wait_for(provider.models(), timeout=0.5)
+    assert "sourceful/riverflow-v2" in by_model(listed)
+    await provider.aclose()  # cancels the refresh still running
 
 
 async def test_discovery_failure_does_not_break_generation(create, fake) -> None:
