@@ -280,3 +280,13 @@ class FakeOpenRouter:
                 "usage": {"prompt_tokens": 20, "completion_tokens": 1300, "total_tokens": 1320, "cost": 0.05},
             },
         )
+
+
+class Clock:
+    """A monotonic clock the tests move by hand (discovery TTLs)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now

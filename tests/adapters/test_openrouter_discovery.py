@@ -25,29 +25,12 @@ from tests.adapters.openrouter_fake import (
     BASE_URL,
     DEFAULT_LISTING,
     Answer,
+    Clock,
     FakeOpenRouter,
     or_error,
 )
 
 TTL = 600.0
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def fake() -> FakeOpenRouter:
-    return FakeOpenRouter()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

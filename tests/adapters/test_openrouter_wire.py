@@ -16,30 +16,12 @@ from domain.catalog import unknown_model_spec
 from domain.errors import AppError, ModelNotFound, ProviderNotConfigured
 from domain.images import ImageData
 from domain.options import Background, Operation, OutputFormat, SizeTier
-from tests.adapters.openrouter_fake import API_KEY, BASE_URL, Answer, FakeOpenRouter, or_error
+from tests.adapters.openrouter_fake import API_KEY, BASE_URL, Answer, Clock, FakeOpenRouter, or_error
 from tests.conftest import make_settings
 from tests.contract.provider_contract import request_for
 
 PNG = solid_png(24, 16)
 FOX = "a red fox in the snow"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def fake() -> FakeOpenRouter:
-    return FakeOpenRouter()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture
