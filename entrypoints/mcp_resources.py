@@ -11,6 +11,7 @@ from mcp_types import INTERNAL_ERROR
 
 from application.ports import ImageStore
 from domain.errors import ImageNotFound
+from domain.images import StoredImage
 from entrypoints.mcp_errors import resource_not_found
 from entrypoints.presentation import stored_preview
 from entrypoints.settings import Settings
@@ -22,16 +23,19 @@ def register_image_resources(
 ) -> None:
     """``image://{id}``, ``image://{id}/preview`` and ``images://recent``."""
 
+    async def load(image_id: str) -> tuple[StoredImage, bytes]:
+        try:
+            return await store.get(image_id)
+        except ImageNotFound as exc:
+            raise resource_not_found(exc, image_id) from None
+
     @mcp.resource(
         "image://{image_id}",
         name="stored_image",
         description="A generated or edited image at full resolution, by id.",
     )
     async def read_image(image_id: str) -> ResourceResult:
-        try:
-            record, data = await store.get(image_id)
-        except ImageNotFound as exc:
-            raise resource_not_found(exc, image_id) from None
+        record, data = await load(image_id)
         return ResourceResult([ResourceContent(data, mime_type=record.media_type)])
 
     @mcp.resource(
@@ -40,10 +44,7 @@ def register_image_resources(
         description="A small JPEG (WebP when transparent) preview of a stored image, within budget.",
     )
     async def read_preview(image_id: str) -> ResourceResult:
-        try:
-            record, data = await store.get(image_id)
-        except ImageNotFound as exc:
-            raise resource_not_found(exc, image_id) from None
+        record, data = await load(image_id)
         preview = await stored_preview(data, record.media_type, settings)
         if preview is None:
             raise MCPError(code=INTERNAL_ERROR, message="No preview fits the budget for this image.")
