@@ -65,8 +65,9 @@ class GetModelCapabilities:
 # What a disabled provider's models report: enough to choose which vendor to enable, while
 # keeping the answer small (hosts count it against the model's context).
 _BRIEF_FIELDS = (
-    "model", "family", "status", "retired_on", "replacement",
-    "supports_generation", "supports_edit", "supports_mask",
+    "model", "family", "status", "retired_on", "replacement", "operations",
+    "supports_generation", "supports_edit", "supports_mask", "max_n", "sizes", "aspect_ratios",
+    "transparency",
 )  # fmt: skip
 
 

@@ -228,6 +228,7 @@ async def test_capabilities_text_is_compact_and_disabled_vendors_are_brief(serve
     assert "{" not in text  # the JSON lives in structuredContent only
     off = next(p for p in result.structured_content["providers"] if p["provider"] == "openai")
     assert off["models"] and set(off["models"][0]) == {
-        "model", "family", "status", "retired_on", "replacement",
-        "supports_generation", "supports_edit", "supports_mask",
+        "model", "family", "status", "retired_on", "replacement", "operations",
+        "supports_generation", "supports_edit", "supports_mask", "max_n", "sizes", "aspect_ratios",
+        "transparency",
     }
