@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from adapters.providers.google_catalog import gemini_catalog
 from adapters.providers.google_common import GoogleImageProvider
-from adapters.providers.google_errors import AuthHint
+from adapters.providers.google_errors import AuthHint, redacted
 from domain.errors import AuthFailed
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ class GeminiImageProvider(GoogleImageProvider):
         )
         self._api_key = api_key
 
-    async def _build_client(self, options: types.HttpOptions) -> genai.Client:
+    def _client_from(self, options: types.HttpOptions) -> genai.Client:
         from google import genai
 
         try:
@@ -60,7 +60,8 @@ class GeminiImageProvider(GoogleImageProvider):
             # silently send the Gemini key to Vertex.
             return genai.Client(vertexai=False, api_key=self._api_key, http_options=options)
         except ValueError as exc:
-            raise AuthFailed(f"The Gemini client cannot start: {exc}", variable="GEMINI_API_KEY") from None
+            error = AuthFailed(f"The Gemini client cannot start: {exc}", variable="GEMINI_API_KEY")
+            raise redacted(error, self._secrets) from None
 
     def _auth_hint(self) -> AuthHint:
         return AuthHint(" Check GEMINI_API_KEY (or GOOGLE_API_KEY).", "GEMINI_API_KEY")

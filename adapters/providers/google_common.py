@@ -230,23 +230,29 @@ class GoogleImageProvider(ImageProvider):
         if self._http is not None:
             await self._http.aclose()
 
+    def _new_client(self) -> genai.Client:
+        """The configured ``genai.Client``. Blocking: importing google-genai and building its
+        clients (SSL contexts, a sync httpx2 client, Vertex credentials) takes most of a second,
+        which on the event loop would stall every other request, so :meth:`_sdk` runs it in a
+        worker thread."""
+        if self._http is None or self._http.is_closed:
+            import httpx2
+
+            # Always hand the SDK an httpx2 client: it would otherwise prefer aiohttp when
+            # installed, which retries connection errors on its own and raises other types.
+            self._http = httpx2.AsyncClient()
+        options = http_options(base_url=self._base_url, timeout_s=self._timeout_s, http_client=self._http)
+        return self._client_from(options)
+
     @abstractmethod
-    async def _build_client(self, options: types.HttpOptions) -> genai.Client:
-        """A configured ``genai.Client``; raises AppError for unusable configuration."""
+    def _client_from(self, options: types.HttpOptions) -> genai.Client:
+        """A configured ``genai.Client`` (blocking, in a worker thread); raises AppError for
+        unusable configuration."""
 
     async def _sdk(self) -> genai.Client:
-        async with self._lock:
+        async with self._lock:  # one build, even when fan-out calls arrive together
             if self._client is None:
-                if self._http is None or self._http.is_closed:
-                    import httpx2
-
-                    # Always hand the SDK an httpx2 client: it would otherwise prefer aiohttp when
-                    # installed, which retries connection errors on its own and raises other types.
-                    self._http = httpx2.AsyncClient()
-                options = http_options(
-                    base_url=self._base_url, timeout_s=self._timeout_s, http_client=self._http
-                )
-                self._client = await self._build_client(options)
+                self._client = await asyncio.to_thread(self._new_client)
             return self._client
 
     async def _generate_content(self, request: ProviderRequest) -> ProviderResult:

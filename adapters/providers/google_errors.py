@@ -35,6 +35,10 @@ class AuthHint:
     variable: str | None = None
 
 
+# 409 ABORTED and 499 CANCELLED: Google gave up on a request we were still waiting for (a
+# conflict or a server-side cancel). The request itself was fine; google.rpc says retry.
+_VENDOR_SIDE_4XX = frozenset({409, 499})
+
 _KEY_IN_QUERY = re.compile(r"([?&](?:key|api_key|access_token)=)[^&\s'\"]+", re.IGNORECASE)
 
 
@@ -55,6 +59,10 @@ def translate_error(
     if isinstance(exc, httpx2.TransportError):
         return NetworkError(
             f"{provider} could not be reached: {type(exc).__name__}: {exc}", provider=provider
+        )
+    if isinstance(exc, httpx2.RequestError):  # e.g. a body that does not decode: the vendor's fault
+        return ProviderUnavailable(
+            f"{provider} sent an answer that could not be read ({type(exc).__name__}).", provider=provider
         )
     if isinstance(exc, auth_errors.RefreshError):
         if getattr(exc, "retryable", False):
@@ -106,6 +114,8 @@ def _api_error(exc: Any, spec: ModelSpec, provider: str, hint: AuthHint) -> AppE
         return RateLimited(said, retry_after=retry_after, **facts)
     if code == 408:
         return ProviderTimeout(said, **facts)
+    if code in _VENDOR_SIDE_4XX:
+        return ProviderUnavailable(said, retry_after=_retry_after(entries, exc), **facts)
     if 400 <= code < 500:
         return InvalidRequest(said, **facts)
     return ProviderUnavailable(said, retry_after=_retry_after(entries, exc), **facts)
@@ -139,9 +149,13 @@ def _daily_or_zero_quota(entries: Sequence[Mapping[str, Any]]) -> bool:
 def redacted(error: AppError, secrets: Sequence[str]) -> AppError:
     """Keys travel in headers, but scrub them (and any key= query) from text we pass on."""
 
+    # The SDK strips whitespace off the key before sending it, so what comes back (echoed by
+    # the vendor or quoted by httpx2) is the stripped form: scrub that too, longest first.
+    forms = sorted({form for s in secrets for form in (s, s.strip())}, key=len, reverse=True)
+
     def clean(text: str) -> str:
         text = _KEY_IN_QUERY.sub(r"\1***", text)
-        for secret in secrets:
+        for secret in forms:
             if len(secret) >= _MIN_SECRET_LENGTH:
                 text = text.replace(secret, "***")
         return text

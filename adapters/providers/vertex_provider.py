@@ -11,13 +11,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from adapters.imaging import image_size
+from adapters.imaging import as_accepted, image_size
 from adapters.masks import white_edit_mask
 from adapters.providers.google_catalog import VENDOR_DEFAULT_SIZE, vertex_catalog
 from adapters.providers.google_common import CLOUD_PLATFORM_SCOPE, GoogleImageProvider, generated_image
 from adapters.providers.google_errors import AuthHint
 from domain.errors import AuthFailed, ContentBlocked, InvalidRequest, NoImage, UnsupportedOption
-from domain.images import GeneratedImage, ProviderResult
+from domain.images import GeneratedImage, ImageData, ProviderResult
 from domain.normalized import ProviderRequest
 from domain.options import OutputFormat
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 CREDENTIALS_VARIABLE = "VERTEX_CREDENTIALS_PATH"
 IMAGEN_FAMILY = "imagen"
+IMAGEN_INPUT_TYPES = frozenset({"image/png", "image/jpeg"})
 # A prompt that starts by asking to take something away erases the masked region
 # (EDIT_MODE_INPAINT_REMOVAL); any other prompt paints what it describes there (INSERTION).
 _REMOVAL = re.compile(r"^\s*(remove|erase|delete|get rid of|take out)\b", re.IGNORECASE)
@@ -80,10 +81,10 @@ class VertexImageProvider(GoogleImageProvider):
             return await self._imagen_edit(request)
         return await self._generate_content(request)
 
-    async def _build_client(self, options: types.HttpOptions) -> genai.Client:
+    def _client_from(self, options: types.HttpOptions) -> genai.Client:
         from google import genai
 
-        credentials = await asyncio.to_thread(self._load_credentials)
+        credentials = self._load_credentials()
         try:
             return genai.Client(
                 vertexai=True,
@@ -156,7 +157,8 @@ class VertexImageProvider(GoogleImageProvider):
                 )
             response = await call
         used = {"aspect_ratio": request.aspect_ratio, "image_size": _imagen_size(request)}
-        return self._imagen_result(request, response.generated_images or [], used)
+        # Image bytes are inspected with Pillow: CPU work, off the event loop.
+        return await asyncio.to_thread(self._imagen_result, request, response.generated_images or [], used)
 
     async def _imagen_edit(self, request: ProviderRequest) -> ProviderResult:
         from google.genai import types
@@ -167,10 +169,9 @@ class VertexImageProvider(GoogleImageProvider):
                 "for mask-free edits.",
                 option="mask",
             )
-        base = request.images[0]
-        _, width, height = image_size(base.data)
-        # Users mark the area with transparency or white; Imagen wants white = edit, same size.
-        mask = await asyncio.to_thread(white_edit_mask, request.mask.data, (width, height))
+        # Imagen reads PNG and JPEG only (a GIF or WebP becomes PNG). Users mark the area with
+        # transparency or white; Imagen wants white = edit, at the base image's size.
+        base, mask = await asyncio.to_thread(_imagen_inputs, request.images[0], request.mask)
         mode = (
             "EDIT_MODE_INPAINT_REMOVAL" if _REMOVAL.match(request.prompt) else "EDIT_MODE_INPAINT_INSERTION"
         )
@@ -199,7 +200,7 @@ class VertexImageProvider(GoogleImageProvider):
                 )
             response = await call
         used = {"edit_mode": mode, "mask_mode": "MASK_MODE_USER_PROVIDED"}
-        return self._imagen_result(request, response.generated_images or [], used)
+        return await asyncio.to_thread(self._imagen_result, request, response.generated_images or [], used)
 
     def _imagen_result(
         self, request: ProviderRequest, generated: Sequence[types.GeneratedImage], used: dict[str, Any]
@@ -229,6 +230,13 @@ class VertexImageProvider(GoogleImageProvider):
             warnings_ += (f"{request.output_format.media_type} was asked for; Vertex returned {first}.",)
         used = {**used, "output_format": first.removeprefix("image/")}
         return ProviderResult(images=tuple(images), used=used, warnings=warnings_)
+
+
+def _imagen_inputs(base: ImageData, mask: ImageData) -> tuple[ImageData, bytes]:
+    """The base image in a type Imagen reads, and the white = edit mask at its size (blocking)."""
+    base = as_accepted(base, IMAGEN_INPUT_TYPES)
+    _, width, height = image_size(base.data)
+    return base, white_edit_mask(mask.data, (width, height))
 
 
 def _imagen_size(request: ProviderRequest) -> str | None:
