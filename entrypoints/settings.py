@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from platformdirs import user_data_dir
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -144,6 +144,18 @@ class Settings(BaseSettings):
         "comma-separated; wildcards allowed (*.example.com).",
     )
     log_level: str = Field("INFO", validation_alias=_env("IMAGE_GEN_MCP_LOG_LEVEL"))
+
+    @field_validator(
+        "openai_api_key", "azure_openai_api_key", "azure_openai_ad_token", "gemini_api_key",
+        "openrouter_api_key", "auth_tokens", mode="before",
+    )  # fmt: skip
+    @classmethod
+    def _strip_secret(cls, value: object) -> object:
+        # A key pasted with a line ending (a CRLF .env file) must be the key the SDKs send, and
+        # the one scrubbed from logs; an empty value means "not set".
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
 
     def secrets(self) -> list[str]:
         """Every secret value configured, so log filters and tests can check none leaks."""

@@ -61,3 +61,12 @@ def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_parse_pairs() -> None:
     assert parse_pairs(" gpt-image-1.5 = my-deploy ,bad, x=y,") == {"gpt-image-1.5": "my-deploy", "x": "y"}
     assert parse_pairs(None) == {}
+
+
+def test_keys_are_stripped_and_blank_keys_are_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-abc123\r\n")
+    monkeypatch.setenv("OPENROUTER_API_KEY", "   ")
+    settings = Settings(_env_file=None)
+    assert settings.openai_api_key.get_secret_value() == "sk-abc123"
+    assert settings.openrouter_api_key is None
+    assert "sk-abc123" in settings.secrets()
