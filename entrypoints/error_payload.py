@@ -30,6 +30,7 @@ HTTP_STATUS: dict[str, int] = {
     "storage_failed": 507,
     "overloaded": 429,
     "internal": 500,
+    "request_timeout": 408,
     # Refusals of the HTTP entrypoint itself, before any use case runs.
     "unauthorized": 401,
     "forbidden": 403,

@@ -6,7 +6,12 @@ refusing with the one public error shape ``{code, message, details, retryable}``
 * :class:`HostOriginGuard` — DNS-rebinding protection: the ``Host`` must name this server and
   a browser ``Origin`` must be this server's own or an allowed one.
 * :class:`BearerAuth` — static bearer tokens compared in constant time.
-* :class:`BodyLimit` — one configurable cap on request bodies, sized for images.
+* :class:`entrypoints.http_body_limit.BodyLimit` — one configurable cap on request bodies, read against
+  an idle and an overall deadline (uvicorn has neither, so a stalled body would hold its
+  connection and buffer forever).
+
+No endpoint speaks WebSocket, so the first two layers close every WebSocket scope outright
+rather than wave it through unchecked.
 """
 
 from __future__ import annotations
@@ -15,7 +20,6 @@ import hashlib
 import hmac
 import ipaddress
 import math
-from collections import deque
 from collections.abc import Collection, Sequence
 from fnmatch import fnmatchcase
 from typing import Any
@@ -23,7 +27,7 @@ from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from domain.errors import AppError
 from entrypoints.error_payload import HTTP_STATUS, error_payload
@@ -58,6 +62,13 @@ class PayloadTooLarge(AppError):
     code = "payload_too_large"
 
 
+class RequestTimeout(AppError):
+    """The client stopped sending its body, or sent it too slowly (answered 408)."""
+
+    code = "request_timeout"
+    retryable = True
+
+
 def _response_headers(payload: dict[str, Any], headers: dict[str, str] | None) -> dict[str, str]:
     extra = {"Cache-Control": "no-store", **(headers or {})}
     retry_after = payload["details"].get("retry_after")
@@ -76,7 +87,12 @@ def error_response(
 
 
 async def refuse(
-    exc: AppError, scope: Scope, receive: Receive, send: Send, headers: dict[str, str] | None = None
+    exc: AppError,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    headers: dict[str, str] | None = None,
+    status: int | None = None,
 ) -> None:
     """Send the coded refusal. On the MCP endpoints it is wrapped as a JSON-RPC error (our
     payload in ``error.data``), which MCP clients surface instead of a bare HTTP status."""
@@ -85,9 +101,15 @@ async def refuse(
     if _request_path(scope).startswith(MCP_PATHS):
         message = f"[{payload['code']}] {payload['message']}"
         body = {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message, "data": payload}}
-    status = HTTP_STATUS.get(payload["code"], 500)
+    status = status or HTTP_STATUS.get(payload["code"], 500)
     response = JSONResponse(body, status_code=status, headers=_response_headers(payload, headers))
     await response(scope, receive, send)
+
+
+async def close_websocket(receive: Receive, send: Send) -> None:
+    """Refuse a WebSocket handshake (the server answers it with 403)."""
+    await receive()  # websocket.connect
+    await send({"type": "websocket.close", "code": 1008, "reason": ""})
 
 
 def split_list(raw: str | None) -> list[str]:
@@ -105,11 +127,22 @@ def _request_path(scope: Scope) -> str:
 
 
 def host_name(host: str) -> str:
-    """``"[::1]:8000"`` → ``"::1"``; ``"Example.com:80"`` → ``"example.com"``."""
+    """``"[::1]:8000"`` → ``"::1"``; ``"Example.com:80"`` → ``"example.com"``; ``""`` for a
+    malformed value (``"[::1]evil"``, ``"localhost:abc"``), which then matches nothing."""
     host = host.strip().lower()
     if host.startswith("["):
-        return host[1 : host.find("]")] if "]" in host else host
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+        end = host.find("]")
+        if end < 0:
+            return ""
+        name, rest = host[1:end], host[end + 1 :]
+    elif host.count(":") == 1:
+        name, _, port = host.partition(":")
+        rest = ":" + port
+    else:  # a name without a port, or a bare IPv6 address
+        name, rest = host, ""
+    if rest and not (rest[1:].isascii() and rest[1:].isdigit() and rest.startswith(":")):
+        return ""
+    return name
 
 
 def is_loopback(host: str) -> bool:
@@ -159,6 +192,9 @@ class HostOriginGuard:
         self.open_paths = frozenset(open_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await close_websocket(receive, send)
+            return
         if scope["type"] != "http" or _request_path(scope) in self.open_paths:
             await self.app(scope, receive, send)
             return
@@ -177,9 +213,9 @@ class HostOriginGuard:
         await self.app(scope, receive, send)
 
     def _host_allowed(self, host: str, scope: Scope) -> bool:
-        if not host:
-            return False
         name = host_name(host)
+        if not name:
+            return False
         # The same loopback names as FastMCP's own guard on /mcp, so both layers agree.
         if name in LOOPBACK_NAMES or any(fnmatchcase(name, p) for p in self.allowed_hosts):
             return True
@@ -229,6 +265,9 @@ class BearerAuth:
         return matched
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await close_websocket(receive, send)
+            return
         if scope["type"] != "http" or not self.digests or _request_path(scope) in self.open_paths:
             await self.app(scope, receive, send)
             return
@@ -244,67 +283,6 @@ class BearerAuth:
             error = Unauthorized("The bearer token is not valid for this server.")
             challenge = f'Bearer realm="{REALM}", error="invalid_token"'
         await refuse(error, scope, receive, send, headers={"WWW-Authenticate": challenge})
-
-
-# -- body size -----------------------------------------------------------------------------
-
-
-class BodyLimit:
-    """Refuses a body over ``max_bytes`` with 413 ``payload_too_large``. The body is buffered
-    and replayed, as the MCP SDK's own limit does, so the app sees it unchanged.
-
-    Before refusing, up to another ``max_bytes`` of the body is read and dropped: a client
-    still sending when the server closes gets a connection reset instead of the coded 413, so
-    a photo slightly over the cap would otherwise fail with no explanation.
-    """
-
-    METHODS = frozenset({"POST", "PUT", "PATCH"})
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send, received: int, more: bool) -> None:
-        while more and received <= 2 * self.max_bytes:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # the client went away: nobody to answer
-            received += len(message.get("body", b""))
-            more = message.get("more_body", False)
-        error = PayloadTooLarge(
-            f"The request body is larger than {self.max_bytes} bytes (IMAGE_GEN_MCP_MAX_BODY_BYTES).",
-            limit=self.max_bytes,
-        )
-        await refuse(error, scope, receive, send, headers={"Connection": "close"})
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") not in self.METHODS:
-            await self.app(scope, receive, send)
-            return
-        declared = Headers(scope=scope).get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._too_large(scope, receive, send, 0, more=int(declared) <= 2 * self.max_bytes)
-            return
-        body = bytearray()
-        pending: deque[Message] = deque()
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                pending.append(message)
-                break
-            body.extend(message.get("body", b""))
-            more = message.get("more_body", False)
-            if len(body) > self.max_bytes:
-                await self._too_large(scope, receive, send, len(body), more)
-                return
-            if not more:
-                break
-        pending.appendleft({"type": "http.request", "body": bytes(body), "more_body": False})
-
-        async def replay() -> Message:
-            return pending.popleft() if pending else await receive()
-
-        await self.app(scope, replay, send)
 
 
 def configured_tokens(settings: Settings) -> list[str]:

@@ -23,9 +23,9 @@ from starlette.routing import Mount, Route
 
 from domain.errors import AppError
 from entrypoints.container import Container, build_container, shutdown
+from entrypoints.http_body_limit import BodyLimit
 from entrypoints.http_security import (
     BearerAuth,
-    BodyLimit,
     HostOriginGuard,
     configured_tokens,
     error_response,

@@ -57,11 +57,40 @@ def redact_value(value: Any) -> Any:
     return value
 
 
+def _message(record: logging.LogRecord) -> str:
+    try:
+        return record.getMessage()
+    except Exception:  # a broken format string: keep the raw parts, masked
+        return f"{record.msg} {record.args}"
+
+
+def _mask_in_place(record: logging.LogRecord) -> bool:
+    """Mask the format string and string arguments, keeping ``args`` a tuple or mapping:
+    formatters such as uvicorn's access log unpack them. False if a secret survives (inside a
+    non-string argument, say)."""
+    if not isinstance(record.msg, str):
+        return False
+    original = record.msg, record.args
+    args = record.args
+    if isinstance(args, tuple):
+        args = tuple(redact(a) if isinstance(a, str) else a for a in args)
+    elif isinstance(args, dict):
+        args = {k: redact(v) if isinstance(v, str) else v for k, v in args.items()}
+    record.msg, record.args = redact(record.msg), args
+    message = _message(record)
+    if redact(message) != message:
+        record.msg, record.args = original
+        return False
+    return True
+
+
 class RedactSecrets(logging.Filter):
     """Rewrites a record in place so no registered secret survives in its text.
 
-    When the message (arguments merged) or the rendered traceback holds a secret, the record
-    is left with the masked text only, so no later formatter can render the original.
+    Secrets are masked in the format string and in string arguments, so the record keeps its
+    shape; when a secret hides elsewhere (a non-string argument), the record is left with the
+    masked text only. A traceback holding a secret is replaced by its masked rendering. Either
+    way no later formatter can render the original.
     """
 
     _formatter = logging.Formatter()
@@ -69,12 +98,9 @@ class RedactSecrets(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not _secrets:
             return True
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken format string: keep the raw parts, masked
-            message = f"{record.msg} {record.args}"
+        message = _message(record)
         redacted = redact(message)
-        if redacted != message:
+        if redacted != message and not _mask_in_place(record):
             record.msg, record.args = redacted, None
         if record.exc_info:
             rendered = record.exc_text or self._formatter.formatException(record.exc_info)

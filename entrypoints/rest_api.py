@@ -85,6 +85,9 @@ async def read_json(request: Request, model: type[BaseModel]) -> Any:
         data = json.loads(await request.body())
     except (ValueError, UnicodeDecodeError):
         raise MalformedBody("The body is not valid JSON.") from None
+    except RecursionError:
+        # A body of nothing but brackets (a JSON bomb) would otherwise log a traceback per request.
+        raise MalformedBody("The body is nested too deeply.") from None
     return model.model_validate(data)
 
 

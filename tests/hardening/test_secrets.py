@@ -108,9 +108,7 @@ async def test_no_key_in_results_errors_or_logs(settings, caplog, capsys) -> Non
     assert "[REDACTED]" in results[0].structured_content["message"]
     for result in results:
         assert leaks(dump(result)) == [], dump(result)[:500]
-    logged = caplog.text + "\n".join(
-        (r.getMessage() + (r.exc_text or "")) for r in caplog.records
-    )
+    logged = caplog.text + "\n".join((r.getMessage() + (r.exc_text or "")) for r in caplog.records)
     assert "adapter bug" in logged  # the unexpected error was logged, with its text masked
     assert leaks(logged) == []
     captured = capsys.readouterr()
@@ -154,3 +152,21 @@ def test_log_filter_masks_messages_arguments_and_tracebacks(settings, caplog) ->
     formatted = "\n".join(logging.Formatter("%(message)s").format(r) for r in caplog.records)
     assert leaks(formatted) == [] and leaks(caplog.text) == []
     assert "call failed" in formatted and "ValueError: bad key [REDACTED]" in formatted
+
+
+def test_redacted_uvicorn_access_lines_keep_their_format(redaction: None) -> None:
+    # uvicorn's AccessFormatter unpacks record.args; a filter that flattened them to None made
+    # every access line carrying a secret (e.g. a token pasted into a query string) a logging
+    # error instead of a masked line.
+    from uvicorn.logging import AccessFormatter
+
+    log_redaction.register_secrets(["tokenONE0123456789"])
+    log_redaction.install_redaction()
+    record = logging.getLogger("uvicorn.access").makeRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/v1/images?token=tokenONE0123456789", "1.1", 401), None,
+    )  # fmt: skip
+    line = AccessFormatter('%(client_addr)s "%(request_line)s" %(status_code)s', use_colors=False).format(
+        record
+    )
+    assert line == '127.0.0.1:5000 "GET /v1/images?token=[REDACTED] HTTP/1.1" 401 Unauthorized'
