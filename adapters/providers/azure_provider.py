@@ -116,13 +116,17 @@ class AzureOpenAIImageProvider(OpenAIImagesAdapter):
                 provider=self.provider_id,
                 missing=["AZURE_OPENAI_DEPLOYMENTS"],
             )
-        from openai import AsyncAzureOpenAI
+        from openai import AsyncAzureOpenAI, Omit
 
+        # The SDK would add OPENAI_ORG_ID / OPENAI_PROJECT_ID from the environment: they are
+        # the OpenAI vendor's settings and must not travel to Azure.
+        not_openai: dict[str, Any] = {"OpenAI-Organization": Omit(), "OpenAI-Project": Omit()}
         return AsyncAzureOpenAI(
             azure_endpoint=self._endpoint,
             api_version=self._api_version,
             max_retries=0,  # application.retry is the one retry policy
             timeout=self.timeout_s,
+            default_headers=not_openai,
             http_client=self._http_client,
             **self._credentials(),
         )

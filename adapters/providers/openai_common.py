@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import math
 import re
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
@@ -179,22 +180,41 @@ def content_block(body: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait, from ``retry-after-ms``, ``retry-after`` (seconds or HTTP date) or
-    OpenAI's ``x-ratelimit-reset-requests`` duration (``1s``, ``6m0s``, ``20ms``)."""
-    try:
-        if (ms := headers.get("retry-after-ms")) is not None:
-            return float(ms) / 1000
-        if (value := headers.get("retry-after")) is not None:
-            try:
-                return float(value)
-            except ValueError:
-                return max(0.0, parsedate_to_datetime(value).timestamp() - time())
-    except (TypeError, ValueError):
-        pass
+    """Seconds to wait after a 429, from :func:`server_retry_after` or else OpenAI's
+    ``x-ratelimit-reset-requests`` duration (``1s``, ``6m0s``, ``20ms``)."""
+    if (seconds := server_retry_after(headers)) is not None:
+        return seconds
     reset = headers.get("x-ratelimit-reset-requests") or ""
     scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
     parts = _DURATION.findall(reset)
     return sum(float(n) * scale[unit] for n, unit in parts) if parts else None
+
+
+def server_retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date).
+
+    Each header is read on its own, so a malformed one does not hide the next; values that are
+    no delay (negative, ``inf``, ``nan``) count as absent, as the SDK treats them.
+    """
+    if (ms := _seconds(headers.get("retry-after-ms"))) is not None:
+        return ms / 1000
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    if (seconds := _seconds(value)) is not None:
+        return seconds
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time())
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        number = float(value) if value is not None else math.nan
+    except ValueError:
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
 
 
 class OpenAIImagesAdapter(ImageProvider):
@@ -323,7 +343,12 @@ class OpenAIImagesAdapter(ImageProvider):
         if status == 408:
             return errors.ProviderTimeout(f"{vendor} timed out: {message}", **where)
         if status >= 500 or status == 409:
-            return errors.ProviderUnavailable(f"{vendor} failed on its side: {message}", **where)
+            # A 503 may say when to come back, as a 429 does; application.retry honours it.
+            return errors.ProviderUnavailable(
+                f"{vendor} failed on its side: {message}",
+                retry_after=server_retry_after(exc.response.headers),
+                **where,
+            )
         if exc.param == "background" and request.background is not None:
             return errors.UnsupportedOption(
                 f"{model} refused background={request.background.value}: {message}",

@@ -10,6 +10,7 @@ is the stable field to branch on, ``metadata.reasons`` marks a moderation flag, 
 from __future__ import annotations
 
 import email.utils
+import math
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -58,19 +59,30 @@ class ErrorContext:
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date), as seconds."""
+    """``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date), as seconds.
+
+    Each header is read on its own, so a malformed one does not hide the next; values that are
+    no delay (negative, ``inf``, ``nan``) count as absent.
+    """
+    if (ms := _seconds(headers.get("retry-after-ms"))) is not None:
+        return ms / 1000
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    if (seconds := _seconds(raw)) is not None:
+        return seconds
     try:
-        if "retry-after-ms" in headers:
-            return max(0.0, float(headers["retry-after-ms"]) / 1000)
-        raw = headers.get("retry-after")
-        if raw is None:
-            return None
-        if raw.strip().replace(".", "", 1).isdigit():
-            return float(raw)
-        when = email.utils.parsedate_to_datetime(raw)
-        return max(0.0, when.timestamp() - time.time())
+        return max(0.0, email.utils.parsedate_to_datetime(raw).timestamp() - time.time())
     except (TypeError, ValueError, OverflowError):
         return None
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        number = float(value) if value is not None else math.nan
+    except ValueError:
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
 
 
 def error_from_body(
