@@ -14,6 +14,7 @@ from domain.catalog import ModelSpec
 from domain.errors import (
     AppError,
     AuthFailed,
+    ContentBlocked,
     InvalidRequest,
     NetworkError,
     PermissionDenied,
@@ -87,6 +88,9 @@ def translate_error(
     return None
 
 
+_RAI_REFUSAL = re.compile(r"responsible ai|violates? .*polic|support codes?:|safety filter", re.IGNORECASE)
+
+
 def _api_error(exc: Any, spec: ModelSpec, provider: str, hint: AuthHint) -> AppError:
     body = exc.details if isinstance(exc.details, Mapping) else {}
     error = body.get("error", body)
@@ -107,6 +111,10 @@ def _api_error(exc: Any, spec: ModelSpec, provider: str, hint: AuthHint) -> AppE
         return PermissionDenied(said, **facts)
     if code == 404:
         return model_not_found(spec, "Google", said, **facts)
+    if code == 400 and _RAI_REFUSAL.search(vendor):
+        # Imagen refuses prompts that its Responsible AI filters block with a 400 whose message
+        # names them (and gives support codes): a safety block, not a malformed request.
+        return ContentBlocked(said, stage="input", **facts)
     if code == 429:
         retry_after = _retry_after(entries, exc)
         if _daily_or_zero_quota(entries):

@@ -153,3 +153,30 @@ def test_redaction_catches_a_key_quoted_without_its_whitespace() -> None:
     error = NetworkError(f"Illegal header value b'{KEY}\\r'", provider="gemini", detail=f"{KEY}")
     cleaned = redacted(error, [KEY + "\r\n"])
     assert KEY not in cleaned.message and KEY not in str(cleaned.details)
+
+
+async def test_imagen_responsible_ai_refusal_is_content_blocked(vertex, fake) -> None:
+    from domain.errors import ContentBlocked
+
+    fake.answer(
+        error_answer(
+            400,
+            "INVALID_ARGUMENT",
+            "Image generation failed with the following error: The prompt could not be submitted. "
+            "This prompt contains sensitive words that violate Google's Responsible AI practices. "
+            "Support codes: 42876398",
+        )
+    )
+    with pytest.raises(ContentBlocked) as caught:
+        await vertex.generate(call(spec(vertex, "imagen-4.0-generate-001")))
+    assert caught.value.details["stage"] == "input"
+
+
+async def test_an_ordinary_bad_request_stays_invalid_request(fake) -> None:
+    from domain.errors import InvalidRequest
+
+    fake.answer(error_answer(400, "INVALID_ARGUMENT", "Unsupported aspect ratio: 7:3."))
+    provider = GeminiImageProvider(KEY, timeout_s=5, http_client=fake.client())
+    with pytest.raises(InvalidRequest):
+        await provider.generate(call(spec(provider, "gemini-3.1-flash-image")))
+    await provider.aclose()
