@@ -72,14 +72,24 @@ def chat_arguments(request: ProviderRequest, route: Route) -> tuple[list[dict[st
     return [{"role": "user", "content": content}], extra_body
 
 
+def _error_object(error: object) -> Mapping[str, Any] | None:
+    """An ``error`` found in a 200 body, as an object: some upstreams send a bare string."""
+    if isinstance(error, Mapping):
+        return error
+    if isinstance(error, str) and error.strip():
+        return {"message": error}
+    return None
+
+
 def read_image_payload(
     payload: object, ctx: ErrorContext, *, request_id: str | None = None
 ) -> tuple[list[str], Mapping[str, Any]]:
     """(base64 images, usage) of an image API answer; raises for an error inside an HTTP 200."""
     if not isinstance(payload, Mapping):
         raise NoImage("OpenRouter's image API answered without an image.", provider=PROVIDER, model=ctx.model)
-    if isinstance(payload.get("error"), Mapping):
-        raise error_from_body(payload["error"], ctx, request_id=request_id)
+    error = _error_object(payload.get("error"))
+    if error is not None:
+        raise error_from_body(error, ctx, request_id=request_id)
     items = payload.get("data") if isinstance(payload.get("data"), list) else []
     encoded = [item.get("b64_json") for item in items if isinstance(item, Mapping)]
     usage = payload.get("usage") if isinstance(payload.get("usage"), Mapping) else {}
@@ -95,12 +105,12 @@ def read_completion(completion: Any, ctx: ErrorContext) -> tuple[list[str], Mapp
     extra = completion.model_extra or {}
     choices = getattr(completion, "choices", None) or []
     choice = choices[0] if choices else None
-    error = ((choice.model_extra or {}) if choice is not None else {}).get("error") or extra.get("error")
+    error = _error_object(
+        ((choice.model_extra or {}) if choice is not None else {}).get("error") or extra.get("error")
+    )
     finish = getattr(choice, "finish_reason", None)
-    if isinstance(error, Mapping) or finish == "error":
-        raise error_from_body(
-            error if isinstance(error, Mapping) else {"message": "finish_reason=error"}, ctx
-        )
+    if error is not None or finish == "error":
+        raise error_from_body(error or {"message": "finish_reason=error"}, ctx)
     message = getattr(choice, "message", None)
     refusal = getattr(message, "refusal", None)
     if finish == "content_filter" or refusal:

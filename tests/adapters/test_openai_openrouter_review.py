@@ -120,3 +120,15 @@ async def test_azure_requests_carry_no_openai_organization_or_project(monkeypatc
     headers = vendor.requests[0].headers
     assert "openai-organization" not in headers and "openai-project" not in headers
     assert headers["api-key"] == KEY
+
+
+def test_a_bare_string_error_in_a_200_body_is_mapped_not_no_image() -> None:
+    from adapters.providers.openrouter_errors import ErrorContext
+    from adapters.providers.openrouter_wire import read_image_payload
+    from domain.errors import AppError
+
+    ctx = ErrorContext(model="acme/x", route="images", secret="or-key")
+    with pytest.raises(AppError) as caught:
+        read_image_payload({"error": "Upstream provider overloaded"}, ctx)
+    assert caught.value.code != "no_image"
+    assert "overloaded" in caught.value.message
