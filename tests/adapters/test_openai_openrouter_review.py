@@ -11,7 +11,7 @@ import httpx2
 import pytest
 
 from adapters.providers.azure_provider import AzureOpenAIImageProvider
-from adapters.providers.openai_common import retry_after
+from adapters.providers.openai_errors import retry_after
 from adapters.providers.openai_provider import OpenAIImageProvider
 from adapters.providers.openrouter_errors import retry_after_seconds
 from application.policy import PolicyLimits, plan_request
