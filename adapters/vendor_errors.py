@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+from time import time
 from typing import Any
 
 from domain.catalog import ModelSpec
@@ -45,3 +49,30 @@ def malformed_answer(vendor: str, exc: BaseException, **details: Any) -> Provide
         reason="malformed_response",
         **details,
     )
+
+
+def retry_after_header(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date).
+
+    Each header is read on its own, so a malformed one does not hide the next; values that are
+    no delay (negative, ``inf``, ``nan``) count as absent, as the vendor SDKs treat them.
+    """
+    if (ms := _seconds(headers.get("retry-after-ms"))) is not None:
+        return ms / 1000
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    if (seconds := _seconds(value)) is not None:
+        return seconds
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time())
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        number = float(value) if value is not None else math.nan
+    except ValueError:
+        return None
+    return number if math.isfinite(number) and number >= 0 else None

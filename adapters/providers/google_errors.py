@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.vendor_errors import malformed_answer, model_not_found
+from adapters.vendor_errors import malformed_answer, model_not_found, retry_after_header
 from domain.catalog import ModelSpec
 from domain.errors import (
     AppError,
@@ -137,11 +137,7 @@ def _retry_after(entries: Sequence[Mapping[str, Any]], exc: Any) -> float | None
                 return float(delay.removesuffix("s"))
             except ValueError:
                 continue
-    header = getattr(getattr(exc, "response", None), "headers", {}).get("retry-after")
-    try:
-        return float(header) if header else None
-    except ValueError:
-        return None
+    return retry_after_header(getattr(getattr(exc, "response", None), "headers", None) or {})
 
 
 def _daily_or_zero_quota(entries: Sequence[Mapping[str, Any]]) -> bool:

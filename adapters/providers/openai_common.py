@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from adapters.imaging import encode, image_size, open_image
 from adapters.masks import openai_mask
 from adapters.providers.openai_catalog import wire_rules
-from adapters.providers.openai_errors import content_block, retry_after, server_retry_after
-from adapters.vendor_errors import MALFORMED, malformed_answer, model_not_found
+from adapters.providers.openai_errors import content_block, retry_after
+from adapters.vendor_errors import MALFORMED, malformed_answer, model_not_found, retry_after_header
 from application.ports import ImageProvider
 from domain import errors
 from domain.catalog import ModelSpec
@@ -276,7 +276,7 @@ class OpenAIImagesAdapter(ImageProvider):
             # A 503 may say when to come back, as a 429 does; application.retry honours it.
             return errors.ProviderUnavailable(
                 f"{vendor} failed on its side: {message}",
-                retry_after=server_retry_after(exc.response.headers),
+                retry_after=retry_after_header(exc.response.headers),
                 **where,
             )
         if exc.param == "background" and request.background is not None:

@@ -3,12 +3,11 @@ wait (shared by the OpenAI and Azure adapters)."""
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
-from time import time
 from typing import Any
+
+from adapters.vendor_errors import retry_after_header
 
 _CONTENT_CODES = frozenset(
     {"moderation_blocked", "content_policy_violation", "contentfilter", "content_filter",
@@ -43,38 +42,11 @@ def content_block(body: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait after a 429, from :func:`server_retry_after` or else OpenAI's
+    """Seconds to wait after a 429, from the ``retry-after`` headers or else OpenAI's
     ``x-ratelimit-reset-requests`` duration (``1s``, ``6m0s``, ``20ms``)."""
-    if (seconds := server_retry_after(headers)) is not None:
+    if (seconds := retry_after_header(headers)) is not None:
         return seconds
     reset = headers.get("x-ratelimit-reset-requests") or ""
     scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
     parts = _DURATION.findall(reset)
     return sum(float(n) * scale[unit] for n, unit in parts) if parts else None
-
-
-def server_retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date).
-
-    Each header is read on its own, so a malformed one does not hide the next; values that are
-    no delay (negative, ``inf``, ``nan``) count as absent, as the SDK treats them.
-    """
-    if (ms := _seconds(headers.get("retry-after-ms"))) is not None:
-        return ms / 1000
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    if (seconds := _seconds(value)) is not None:
-        return seconds
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time())
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        number = float(value) if value is not None else math.nan
-    except ValueError:
-        return None
-    return number if math.isfinite(number) and number >= 0 else None

@@ -9,14 +9,12 @@ is the stable field to branch on, ``metadata.reasons`` marks a moderation flag, 
 
 from __future__ import annotations
 
-import email.utils
-import math
-import time
 from collections.abc import Mapping
 from typing import Any
 
 from attrs import field, frozen
 
+from adapters.vendor_errors import retry_after_header
 from domain.errors import (
     AppError,
     AuthFailed,
@@ -56,33 +54,6 @@ class ErrorContext:
     def clean(self, text: object) -> str:
         words = " ".join(str(text).split())[:_MAX_MESSAGE]
         return words.replace(self.secret, "***") if self.secret else words
-
-
-def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date), as seconds.
-
-    Each header is read on its own, so a malformed one does not hide the next; values that are
-    no delay (negative, ``inf``, ``nan``) count as absent.
-    """
-    if (ms := _seconds(headers.get("retry-after-ms"))) is not None:
-        return ms / 1000
-    raw = headers.get("retry-after")
-    if raw is None:
-        return None
-    if (seconds := _seconds(raw)) is not None:
-        return seconds
-    try:
-        return max(0.0, email.utils.parsedate_to_datetime(raw).timestamp() - time.time())
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        number = float(value) if value is not None else math.nan
-    except ValueError:
-        return None
-    return number if math.isfinite(number) and number >= 0 else None
 
 
 def error_from_body(
@@ -185,7 +156,7 @@ def translate_sdk_error(exc: Exception, ctx: ErrorContext) -> AppError:
             body,
             ctx,
             status=exc.status_code,
-            retry_after=retry_after_seconds(headers),
+            retry_after=retry_after_header(headers),
             request_id=exc.request_id or headers.get("x-generation-id"),
         )
     return ProviderUnavailable(

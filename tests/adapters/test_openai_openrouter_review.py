@@ -13,7 +13,7 @@ import pytest
 from adapters.providers.azure_provider import AzureOpenAIImageProvider
 from adapters.providers.openai_errors import retry_after
 from adapters.providers.openai_provider import OpenAIImageProvider
-from adapters.providers.openrouter_errors import retry_after_seconds
+from adapters.vendor_errors import retry_after_header
 from application.policy import PolicyLimits, plan_request
 from domain import errors
 from domain.images import ImageRequest
@@ -21,7 +21,7 @@ from domain.normalized import ProviderRequest
 
 KEY = "sk-review-0123456789abcdef"
 ENDPOINT = "https://contoso.openai.azure.com"
-PARSERS = [pytest.param(retry_after, id="openai"), pytest.param(retry_after_seconds, id="openrouter")]
+PARSERS = [pytest.param(retry_after, id="openai"), pytest.param(retry_after_header, id="shared")]
 
 
 @pytest.mark.parametrize("parse", PARSERS)
