@@ -1,12 +1,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from entrypoints.container import Container, build_container
 from entrypoints.settings import Settings
+
+if TYPE_CHECKING:
+    from tests.adapters.google_fakes import TokenServer
 
 # Variables the server reads; cleared for every test so a developer's own keys never leak in.
 _PREFIXES = ("IMAGE_GEN_MCP_", "OPENAI_", "AZURE_OPENAI_", "GEMINI_", "GOOGLE_", "VERTEX_", "OPENROUTER_")
@@ -41,3 +46,12 @@ def settings(output_root: Path) -> Settings:
 @pytest.fixture
 def container(settings: Settings) -> Container:
     return build_container(settings)
+
+
+@pytest.fixture
+def token_server() -> Iterator[TokenServer]:
+    """A loopback OAuth token endpoint for Vertex service-account tests."""
+    from tests.adapters.google_fakes import running_token_server
+
+    with running_token_server() as server:
+        yield server

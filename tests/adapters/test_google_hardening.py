@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2
@@ -22,7 +21,6 @@ from tests.adapters.google_fakes import (
     FakeGoogle,
     TokenServer,
     error_answer,
-    running_token_server,
     write_service_account,
 )
 from tests.adapters.test_google_wire import KEY, call, spec
@@ -31,12 +29,6 @@ from tests.adapters.test_google_wire import KEY, call, spec
 @pytest.fixture
 def fake() -> FakeGoogle:
     return FakeGoogle()
-
-
-@pytest.fixture
-def token_server() -> Iterator[TokenServer]:
-    with running_token_server() as server:
-        yield server
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import io
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
@@ -31,7 +30,6 @@ from tests.adapters.google_fakes import (
     content_answer,
     error_answer,
     image_part,
-    running_token_server,
     write_service_account,
 )
 from tests.conftest import make_settings
@@ -89,12 +87,6 @@ async def gemini(fake: FakeGoogle):
     provider = GeminiImageProvider(KEY, timeout_s=42.5, http_client=fake.client())
     yield provider
     await provider.aclose()
-
-
-@pytest.fixture
-def token_server() -> Iterator[TokenServer]:
-    with running_token_server() as server:
-        yield server
 
 
 @pytest.fixture

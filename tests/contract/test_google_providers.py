@@ -3,7 +3,7 @@ google-genai SDK against wire-level fakes that answer (and fail) the way Google 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx2
@@ -16,7 +16,6 @@ from tests.adapters.google_fakes import (
     FakeGoogle,
     TokenServer,
     failure_answers,
-    running_token_server,
     write_service_account,
 )
 from tests.contract.provider_contract import ImageProviderContract, request_for
@@ -24,12 +23,6 @@ from tests.contract.provider_contract import ImageProviderContract, request_for
 
 def gemini(fake: FakeGoogle) -> GeminiImageProvider:
     return GeminiImageProvider("test-gemini-key", timeout_s=30, http_client=fake.client())
-
-
-@pytest.fixture
-def token_server() -> Iterator[TokenServer]:
-    with running_token_server() as server:
-        yield server
 
 
 @pytest.fixture

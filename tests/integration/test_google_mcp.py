@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,7 +29,6 @@ from tests.adapters.google_fakes import (
     TokenServer,
     error_answer,
     failure_answers,
-    running_token_server,
     write_service_account,
 )
 from tests.conftest import make_settings
@@ -45,12 +43,6 @@ def data_url(png: bytes) -> str:
 @pytest.fixture
 def fake() -> FakeGoogle:
     return FakeGoogle()
-
-
-@pytest.fixture
-def token_server() -> Iterator[TokenServer]:
-    with running_token_server() as server:
-        yield server
 
 
 @pytest.fixture
