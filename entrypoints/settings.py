@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from platformdirs import user_data_dir
+from platformdirs import user_cache_dir, user_data_dir
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -23,6 +23,10 @@ class InlineMode(StrEnum):
 
 def _default_output_dir() -> Path:
     return Path(user_data_dir("image-gen-mcp", appauthor=False)) / "images"
+
+
+def _default_cache_dir() -> Path:
+    return Path(user_cache_dir("image-gen-mcp", appauthor=False)) / "listings"
 
 
 def _env(*names: str) -> AliasChoices:
@@ -144,6 +148,17 @@ class Settings(BaseSettings):
         "comma-separated; wildcards allowed (*.example.com).",
     )
     log_level: str = Field("INFO", validation_alias=_env("IMAGE_GEN_MCP_LOG_LEVEL"))
+
+    # -- stdio start-up --------------------------------------------------------------------
+    fast_start: bool = Field(
+        True,
+        validation_alias=_env("IMAGE_GEN_MCP_FAST_START"),
+        description="answer a stdio session's opening listings from the listing cache while "
+        "the MCP framework loads (see entrypoints/stdio_relay.py)",
+    )
+    cache_dir: Path = Field(
+        default_factory=_default_cache_dir, validation_alias=_env("IMAGE_GEN_MCP_CACHE_DIR")
+    )
 
     @field_validator(
         "openai_api_key", "azure_openai_api_key", "azure_openai_ad_token", "gemini_api_key",

@@ -2,13 +2,17 @@
 
 Hosts spawn a stdio server for every session, so its start-up is felt each time:
 ``benchmarks/cold_start.py`` times spawn → tools/list, ``tests/unit/test_lazy_imports.py``
-checks that start-up imports no vendor SDK and no Pillow (adapters build clients on first call).
+checks that start-up imports no vendor SDK and no Pillow (adapters build clients on first call),
+and ``stdio_relay`` answers the opening listings from the listing cache while the MCP framework
+is still importing.
 """
 
 from __future__ import annotations
 
 import gc
+import logging
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -17,6 +21,9 @@ if TYPE_CHECKING:
     from fastmcp import FastMCP
 
     from entrypoints.settings import Settings
+    from entrypoints.stdio_relay import StdioRelay
+
+log = logging.getLogger("image_gen_mcp")
 
 
 def build_stdio_server(settings: Settings) -> FastMCP:
@@ -55,9 +62,28 @@ def serve_stdio(settings: Settings) -> None:
     # beartype over its own modules at import; its checks only warn, and cost ~60 ms of every
     # cold start. An explicit setting in the environment still wins.
     os.environ.setdefault("PY_KEY_VALUE_DISABLE_BEARTYPE", "true")
-    with start_up_heap():
-        server = build_stdio_server(settings)
-    server.run(transport="stdio", show_banner=False)
+    relay = start_relay(settings)
+    try:
+        with start_up_heap():
+            server = build_stdio_server(settings)
+        server.run(transport="stdio", show_banner=False)
+    finally:
+        if relay is not None:
+            relay.finish()
+
+
+def start_relay(settings: Settings) -> StdioRelay | None:
+    """The listing relay in front of fds 0/1, unless turned off or not possible here."""
+    if not settings.fast_start or sys.platform == "win32":
+        return None
+    from entrypoints.listing_cache import ListingCache
+    from entrypoints.stdio_relay import StdioRelay
+
+    try:
+        return StdioRelay.install(ListingCache.open(settings.cache_dir, settings))
+    except OSError as exc:  # no spare descriptors, a closed stdio: serve without the relay
+        log.warning("stdio relay not started (%s); serving directly", exc.strerror)
+        return None
 
 
 def create_server() -> FastMCP:

@@ -21,7 +21,11 @@ async def test_console_script_serves_tools_over_stdio(tmp_path: Path) -> None:
     transport = StdioTransport(
         command=command,
         args=args,
-        env={"IMAGE_GEN_MCP_OUTPUT_DIR": str(tmp_path / "out"), "PATH": "/usr/bin:/bin"},
+        env={
+            "IMAGE_GEN_MCP_OUTPUT_DIR": str(tmp_path / "out"),
+            "IMAGE_GEN_MCP_CACHE_DIR": str(tmp_path / "cache"),
+            "PATH": "/usr/bin:/bin",
+        },
         cwd=str(tmp_path),
     )
     async with Client(transport) as client:

@@ -1,0 +1,130 @@
+"""The listing cache: what its fingerprint covers, and that a bad file never stops a start."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import pytest
+from fastmcp import Client
+
+from entrypoints import listing_cache
+from entrypoints.container import build_container
+from entrypoints.listing_cache import ListingCache, fingerprint, request_key
+from entrypoints.mcp_server import build_mcp_server
+from entrypoints.settings import Settings
+
+
+def settings(**values: object) -> Settings:
+    return Settings(_env_file=None, **values)
+
+
+async def listings(config: Settings) -> tuple[object, ...]:
+    """Everything a host lists at the start of a session, from a server built on ``config``."""
+    async with Client(build_mcp_server(build_container(config))) as client:
+        return (
+            [t.model_dump() for t in await client.list_tools()],
+            [r.model_dump() for r in await client.list_resources()],
+            [t.model_dump() for t in await client.list_resource_templates()],
+        )
+
+
+async def test_settings_left_out_of_the_fingerprint_do_not_change_the_listings(tmp_path: Path) -> None:
+    base = settings(IMAGE_GEN_MCP_OUTPUT_DIR=str(tmp_path / "a"), OPENAI_API_KEY="sk-one")
+    varied = settings(
+        IMAGE_GEN_MCP_OUTPUT_DIR=str(tmp_path / "b"),
+        IMAGE_GEN_MCP_CACHE_DIR=str(tmp_path / "cache"),
+        IMAGE_GEN_MCP_FAST_START="false",
+        OPENAI_API_KEY="sk-two",
+    )
+    assert fingerprint(base) == fingerprint(varied)
+    assert await listings(base) == await listings(varied)
+
+
+async def test_settings_that_change_the_listings_change_the_fingerprint(tmp_path: Path) -> None:
+    base = settings(IMAGE_GEN_MCP_OUTPUT_DIR=str(tmp_path))
+    # The provider enum of the tool schemas lists the providers the registry holds.
+    for change in ({"IMAGE_GEN_MCP_PLACEHOLDER": "false"}, {"IMAGE_GEN_MCP_FAKE_PROVIDER": "true"}):
+        changed = settings(IMAGE_GEN_MCP_OUTPUT_DIR=str(tmp_path), **change)
+        assert await listings(base) != await listings(changed)
+        assert fingerprint(base) != fingerprint(changed)
+    # Settings the listings do not show yet are still covered: a miss costs one slow start,
+    # a stale hit would cost a wrong schema until the relay's check corrects it.
+    deployments = settings(
+        IMAGE_GEN_MCP_OUTPUT_DIR=str(tmp_path), AZURE_OPENAI_DEPLOYMENTS="gpt-image-1.5=prod-images"
+    )
+    assert fingerprint(base) != fingerprint(deployments)
+
+
+def test_no_secret_reaches_the_fingerprint() -> None:
+    secret = "sk-very-secret-value"
+    material = json.dumps(listing_cache.settings_fingerprint(settings(OPENAI_API_KEY=secret)))
+    assert secret not in material
+    assert '"openai_api_key": true' in material
+
+
+def test_the_code_fingerprint_follows_the_project_and_framework_files() -> None:
+    files = {entry[0] for entry in listing_cache.code_fingerprint() if isinstance(entry, list)}
+    root = Path(listing_cache.__file__).resolve().parent.parent
+    assert str(root / "entrypoints" / "listing_cache.py") in files
+    assert str(root / "domain" / "catalog.py") in files
+    assert any(f.endswith(os.path.join("fastmcp", "__init__.py")) for f in files)
+
+
+def test_request_keys_ignore_the_progress_token_but_not_the_rest() -> None:
+    meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}
+    key = request_key("tools/list", {"_meta": meta})
+    assert request_key("tools/list", {"_meta": {**meta, "progressToken": 5}}) == key
+    assert request_key("tools/list", {"_meta": {"progressToken": 5}}) == request_key("tools/list", {})
+    assert request_key("tools/list", {"_meta": meta}, session="s") != key
+    assert request_key("prompts/list", {"_meta": meta}) != key
+    assert request_key("tools/list", {"cursor": "2", "_meta": meta}) != key
+
+
+def test_a_saved_cache_reopens_with_its_entries(tmp_path: Path) -> None:
+    config = settings()
+    cache = ListingCache.open(tmp_path, config)
+    assert cache.get("k") is None
+    assert cache.put("k", {"tools": []}) is True
+    assert cache.put("k", {"tools": []}) is False
+    cache.save()
+    assert ListingCache.open(tmp_path, config).get("k") == {"tools": []}
+    assert ListingCache.open(tmp_path, settings(OPENAI_API_KEY="x")).get("k") is None
+    assert [p.name for p in tmp_path.iterdir()] == [f"{fingerprint(config)}.json"]  # no temp file left
+
+
+@pytest.mark.parametrize(
+    "content", [b"", b"{not json", b"[]", b'{"format": 99, "entries": {}}', b'{"format": 1}']
+)
+def test_an_unreadable_cache_file_is_an_empty_cache(tmp_path: Path, content: bytes) -> None:
+    config = settings()
+    (tmp_path / f"{fingerprint(config)}.json").write_bytes(content)
+    assert ListingCache.open(tmp_path, config).get("k") is None
+
+
+def test_a_cache_that_cannot_be_written_is_logged_not_raised(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    cache = ListingCache.open(blocker / "listings", settings())
+    cache.put("k", {})
+    with caplog.at_level(logging.WARNING):
+        cache.save()
+    assert "listing cache not saved" in caplog.text
+
+
+def test_old_configurations_are_pruned(tmp_path: Path) -> None:
+    for index in range(listing_cache.KEEP_FILES + 3):
+        old = tmp_path / f"old{index}.json"
+        old.write_text("{}")
+        os.utime(old, ns=(index * 10**9, index * 10**9))
+    cache = ListingCache.open(tmp_path, settings())
+    cache.put("k", {})
+    cache.save()
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert len(left) == listing_cache.KEEP_FILES
+    assert cache.path is not None and cache.path.name in left
+    assert "old0.json" not in left and f"old{listing_cache.KEEP_FILES + 2}.json" in left
