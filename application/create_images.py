@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +23,9 @@ from domain.options import Operation
 log = logging.getLogger(__name__)
 
 Progress = Callable[[float, float | None, str], Awaitable[None]]
+# Called once the vendor has answered, with every image and what the vendor used, before they
+# are saved: lets the caller start its own work on them (previews) while the store writes.
+ImagesReady = Callable[[Sequence[GeneratedImage], Mapping[str, Any]], None]
 _SUMMED = frozenset({"cost"})
 
 
@@ -68,7 +71,9 @@ class CreateImages:
     in_flight: InFlightLimit = field(factory=lambda: InFlightLimit(16))
     heartbeat_s: float = 5.0
 
-    async def __call__(self, request: ImageRequest, progress: Progress | None = None) -> ImageOutcome:
+    async def __call__(
+        self, request: ImageRequest, progress: Progress | None = None, on_images: ImagesReady | None = None
+    ) -> ImageOutcome:
         report = progress or _no_progress
         operation = Operation.EDIT if request.is_edit else Operation.GENERATE
         route = await self.registry.route(request.provider, request.model, operation)
@@ -83,17 +88,12 @@ class CreateImages:
                 warnings.extend(KnobWarning("vendor", w) for w in result.warnings)
             for failure in failures:
                 warnings.append(KnobWarning("n", f"One of the parallel calls failed: {failure['message']}"))
+            used = _merged_used(plan, results)
+            if on_images is not None:
+                on_images([image for result in results for image in result.images], used)
             items = await self._store_all(request, plan, results, warnings)
             await report(total, total, f"Done: {len(items)} image(s)")
         usage = sum((r.usage for r in results), Usage())
-        used: dict[str, Any] = {"aspect_ratio": plan.aspect_ratio, "size_tier": plan.size_tier.value}
-        for result in results:
-            for key, value in result.used.items():
-                if key in _SUMMED and isinstance(value, int | float):
-                    # Fan-out: each call reports its own cost; the caller paid for all.
-                    used[key] = used.get(key, 0) + value
-                else:
-                    used[key] = value
         return ImageOutcome(
             operation=operation,
             provider=route.spec.provider,
@@ -187,24 +187,40 @@ class CreateImages:
             "mask_source": request.mask.source_id if request.mask else None,
             "created_at": datetime.now(UTC).isoformat(),
         }
-        items: list[OutcomeImage] = []
-        for result in results:
-            for image in result.images:
-                try:
-                    stored = await self.store.save(image, directory=request.directory, metadata=metadata)
-                    items.append(OutcomeImage(image=image, stored=stored))
-                except AppError as error:
-                    log.warning("storing an image failed: %s", error.message)
-                    items.append(OutcomeImage(image=image, stored=None, storage_error=error.to_payload()))
-                    warnings.append(
-                        KnobWarning(
-                            "directory",
-                            f"Not saved ({error.code}): {error.message} The image is returned inline "
-                            "instead (at full resolution when it fits the result budget, else as a "
-                            "preview).",
-                        )
+
+        async def save(image: GeneratedImage) -> OutcomeImage:
+            try:
+                stored = await self.store.save(image, directory=request.directory, metadata=metadata)
+            except AppError as error:
+                log.warning("storing an image failed: %s", error.message)
+                return OutcomeImage(image=image, stored=None, storage_error=error.to_payload())
+            return OutcomeImage(image=image, stored=stored)
+
+        # The images of a fan-out are saved side by side; the results keep the vendor's order.
+        items = await asyncio.gather(*(save(image) for result in results for image in result.images))
+        for item in items:
+            if item.storage_error is not None:
+                warnings.append(
+                    KnobWarning(
+                        "directory",
+                        f"Not saved ({item.storage_error['code']}): {item.storage_error['message']} "
+                        "The image is returned inline instead (at full resolution when it fits the "
+                        "result budget, else as a preview).",
                     )
-        return items
+                )
+        return list(items)
+
+
+def _merged_used(plan: Plan, results: list[ProviderResult]) -> dict[str, Any]:
+    used: dict[str, Any] = {"aspect_ratio": plan.aspect_ratio, "size_tier": plan.size_tier.value}
+    for result in results:
+        for key, value in result.used.items():
+            if key in _SUMMED and isinstance(value, int | float):
+                # Fan-out: each call reports its own cost; the caller paid for all.
+                used[key] = used.get(key, 0) + value
+            else:
+                used[key] = value
+    return used
 
 
 def _parameters(request: ImageRequest, plan: Plan) -> dict[str, Any]:
@@ -232,10 +248,12 @@ class GenerateImage:
 
     run: CreateImages
 
-    async def __call__(self, request: ImageRequest, progress: Progress | None = None) -> ImageOutcome:
+    async def __call__(
+        self, request: ImageRequest, progress: Progress | None = None, on_images: ImagesReady | None = None
+    ) -> ImageOutcome:
         if request.images or request.mask:
             raise InvalidRequest("generate_image takes no images; use edit_image.")
-        return await self.run(request, progress)
+        return await self.run(request, progress, on_images)
 
 
 @frozen
@@ -244,7 +262,9 @@ class EditImage:
 
     run: CreateImages
 
-    async def __call__(self, request: ImageRequest, progress: Progress | None = None) -> ImageOutcome:
+    async def __call__(
+        self, request: ImageRequest, progress: Progress | None = None, on_images: ImagesReady | None = None
+    ) -> ImageOutcome:
         if not request.images:
             raise InvalidRequest("edit_image needs at least one image.", option="images")
-        return await self.run(request, progress)
+        return await self.run(request, progress, on_images)

@@ -20,8 +20,8 @@ from entrypoints.mcp_errors import CodedErrors, error_result
 from entrypoints.mcp_resources import register_image_resources
 from entrypoints.presentation import (
     ImageToolResult,
+    InlineRenderer,
     capabilities_text,
-    inline_images,
     structured_result,
     summary_text,
 )
@@ -120,9 +120,10 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
 
         try:
             use_case = container.edit_image() if edit else container.generate_image()
-            outcome: ImageOutcome = await use_case(request, progress)
-            mode = inline or settings.inline
-            inlined = await inline_images(outcome, settings, mode)
+            renderer = InlineRenderer(settings, inline or settings.inline)
+            outcome: ImageOutcome = await use_case(request, progress, renderer.images_ready)
+            mode = renderer.mode
+            inlined = await renderer.render(outcome)
         except AppError as exc:
             return error_result(exc)
         result = structured_result(outcome, inlined, mode, local_paths=local_paths)

@@ -8,12 +8,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from application.create_images import ImageOutcome
+from domain.images import GeneratedImage
 from domain.options import Background
 from entrypoints.log_redaction import redact_value
 from entrypoints.previews import Preview, full_inline, make_preview
@@ -72,30 +74,74 @@ def _preview_pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="preview")
 
 
-async def inline_images(outcome: ImageOutcome, settings: Settings, mode: InlineMode) -> list[Preview | None]:
-    """One inline image (or None) per outcome item, the whole set within the result budget."""
-    unsaved = any(item.stored is None for item in outcome.items)
-    if (mode is InlineMode.NONE and not unsaved) or not outcome.items:
-        return [None] * len(outcome.items)
-    count = len(outcome.items)
-    per_image = min(settings.preview_budget_chars, settings.result_budget_chars // count)
-    keep_alpha = outcome.used.get("background") == Background.TRANSPARENT.value
+class InlineRenderer:
+    """The inline images of one call, within the result budget.
 
-    def one(index: int) -> Preview | None:
-        item = outcome.items[index]
-        image = item.image
-        if item.stored is None:
-            # Not saved, so nothing to link: the original goes inline whatever the mode, with
-            # the whole result budget, and a preview only when even that is too small.
-            full = full_inline(
-                image.data, image.media_type, image.width, image.height, settings.result_budget_chars // count
-            )
-            if full is not None:
-                return full
-        elif mode is InlineMode.NONE:
-            return None
+    Pass ``images_ready`` to the use case: it starts each preview in the preview pool as soon
+    as the vendor has answered, so that previews are made while the store saves the images
+    instead of after. ``render(outcome)`` then returns one inline image (or None) per outcome
+    item, using those early previews wherever the outcome confirms them (the image was saved,
+    and the budget is the one they were made for)."""
+
+    def __init__(self, settings: Settings, mode: InlineMode) -> None:
+        self.settings = settings
+        self.mode = mode
+        self._early: dict[int, tuple[GeneratedImage, tuple[int, bool], asyncio.Future[Preview | None]]] = {}
+
+    def images_ready(self, images: Sequence[GeneratedImage], used: Mapping[str, Any]) -> None:
+        if self.mode is InlineMode.NONE or not images:
+            return
+        loop = asyncio.get_running_loop()
+        terms = self._terms(len(images), used)
+        for image in images:
+            future = loop.run_in_executor(_preview_pool(), self._saved_preview, image, *terms)
+            # Nobody awaits it if the call fails while saving: retrieve its outcome anyway.
+            future.add_done_callback(_consume)
+            self._early[id(image)] = (image, terms, future)
+
+    async def render(self, outcome: ImageOutcome) -> list[Preview | None]:
+        items = outcome.items
+        unsaved = any(item.stored is None for item in items)
+        if (self.mode is InlineMode.NONE and not unsaved) or not items:
+            return [None] * len(items)
+        count = len(items)
+        terms = self._terms(count, outcome.used)
+        settings = self.settings
+
+        def one(index: int) -> Preview | None:
+            image = items[index].image
+            if items[index].stored is None:
+                # Not saved, so nothing to link: the original goes inline whatever the mode, with
+                # the whole result budget, and a preview only when even that is too small.
+                budget = settings.result_budget_chars // count
+                full = full_inline(image.data, image.media_type, image.width, image.height, budget)
+                if full is not None:
+                    return full
+            elif self.mode is InlineMode.NONE:
+                return None
+            return self._saved_preview(image, *terms)
+
+        loop = asyncio.get_running_loop()
+
+        def for_item(index: int) -> asyncio.Future[Preview | None]:
+            item = items[index]
+            early = self._early.get(id(item.image))
+            if item.stored is not None and early is not None and early[0] is item.image and early[1] == terms:
+                return early[2]
+            return loop.run_in_executor(_preview_pool(), one, index)
+
+        return list(await asyncio.gather(*(for_item(i) for i in range(count))))
+
+    def _terms(self, count: int, used: Mapping[str, Any]) -> tuple[int, bool]:
+        """Per-image character budget and whether transparency must survive."""
+        per_image = min(self.settings.preview_budget_chars, self.settings.result_budget_chars // count)
+        return per_image, used.get("background") == Background.TRANSPARENT.value
+
+    def _saved_preview(self, image: GeneratedImage, per_image: int, keep_alpha: bool) -> Preview | None:
+        """The inline image of a saved image (blocking: runs in the preview pool)."""
+        settings = self.settings
         small = max(image.width, image.height) <= settings.preview_max_edge
-        if mode is InlineMode.FULL or small:
+        if self.mode is InlineMode.FULL or small:
             # An image that already fits is sent as is: lossless and no re-encoding cost.
             full = full_inline(image.data, image.media_type, image.width, image.height, per_image)
             if full is not None:
@@ -109,8 +155,10 @@ async def inline_images(outcome: ImageOutcome, settings: Settings, mode: InlineM
             opaque_format=settings.preview_format,
         )
 
-    loop = asyncio.get_running_loop()
-    return list(await asyncio.gather(*(loop.run_in_executor(_preview_pool(), one, i) for i in range(count))))
+
+def _consume(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def structured_result(

@@ -24,7 +24,7 @@ from domain.images import ImageRequest, StoredImage
 from domain.media import extension_for
 from entrypoints.container import Container
 from entrypoints.http_security import error_response
-from entrypoints.presentation import inline_images, stored_preview, structured_result
+from entrypoints.presentation import InlineRenderer, stored_preview, structured_result
 from entrypoints.rest_schema import EditBody, GenerateBody, body_models
 from entrypoints.settings import InlineMode, Settings
 from entrypoints.stored_records import stored_summary
@@ -167,9 +167,10 @@ class RestApi:
         self, request: Request, body: GenerateBody, image_request: ImageRequest, edit: bool
     ) -> Response:
         use_case = self.container.edit_image() if edit else self.container.generate_image()
-        outcome = await cancel_on_disconnect(request, use_case(image_request))
         mode = body.inline or InlineMode.NONE
-        inlined = await inline_images(outcome, self.settings, mode)
+        renderer = InlineRenderer(self.settings, mode)
+        outcome = await cancel_on_disconnect(request, use_case(image_request, None, renderer.images_ready))
+        inlined = await renderer.render(outcome)
         data = structured_result(outcome, inlined, mode, local_paths=False).model_dump(exclude_none=True)
         for record, preview in zip(data.get("images", []), inlined, strict=True):
             if record.get("id"):

@@ -215,4 +215,59 @@ async def test_no_enabled_provider_names_every_variable_that_would_enable_one() 
     run = CreateImages(registry=registry, store=InMemoryImageStore())
     with pytest.raises(ProviderNotConfigured) as caught:
         await run(ImageRequest(prompt="x"))
-    assert caught.value.details["missing"] == ["OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY"]
+    assert caught.value.details["missing"] == [
+        "OPENAI_API_KEY",
+        "AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY",
+    ]
+
+
+class GatedStore(InMemoryImageStore):
+    """Saves only once ``gate`` opens, and in the reverse order of the calls to save."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.started = 0
+
+    async def save(self, image, *, directory=None, metadata=None):
+        self.started += 1
+        delay = 0.05 / self.started  # later saves finish first
+        await self.gate.wait()
+        await asyncio.sleep(delay)
+        return await super().save(image, directory=directory, metadata=metadata)
+
+
+async def test_images_are_handed_over_before_they_are_saved() -> None:
+    store = GatedStore()
+    run, _ = make(store=store)
+    seen = []
+
+    def images_ready(images, used) -> None:
+        seen.append(([image.data for image in images], dict(used)))
+        assert store.started == 0  # nothing is being saved yet
+        store.gate.set()
+
+    outcome = await run(ImageRequest(prompt="x", provider="fake", n=3), None, images_ready)
+    ((handed, used),) = seen
+    assert handed == [item.image.data for item in outcome.items]
+    assert used == outcome.used
+    assert all(item.stored is not None for item in outcome.items)
+
+
+async def test_images_of_a_fan_out_are_saved_side_by_side_in_vendor_order() -> None:
+    store = GatedStore()
+    run, _ = make(store=store)
+    handed = []
+    task = asyncio.create_task(
+        run(ImageRequest(prompt="x", provider="fake", n=3), None, lambda images, used: handed.extend(images))
+    )
+    for _ in range(100):  # every save is under way while none can finish
+        if store.started == 3:
+            break
+        await asyncio.sleep(0.01)
+    assert store.started == 3
+    store.gate.set()  # the last save started now finishes first
+    outcome = await task
+    assert len({image.data for image in handed}) == 3
+    assert [item.image for item in outcome.items] == handed
+    assert [item.stored.sha256 for item in outcome.items] == [item.image.sha256 for item in outcome.items]
