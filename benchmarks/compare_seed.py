@@ -3,7 +3,9 @@
 Both servers run their real OpenAI path against the same loopback vendor (``fake_openai``),
 driven by the same raw JSON-RPC client (``stdio_client``):
 
-* cold start: spawn → tools/list answered (legacy handshake; 1.4.0 predates 2026-07-28);
+* cold start: spawn → tools/list answered (legacy handshake; 1.4.0 predates 2026-07-28), on a
+  later start and on the first start of a configuration (empty listing cache), and spawn → the
+  answer of a first tool call;
 * per call: one 1024² generate_image, vendor answering at once (median and p95 of sequential
   calls, MCP serialization over the pipe included);
 * result size: characters of the tools/call response line for one 1024² and one 1536×1024 image;
@@ -144,10 +146,14 @@ def concurrency(server: str, command: list[str], calls: int = 16, latency: float
 
 def measure_servers(commands: dict[str, list[str]], runs: int, calls: int) -> dict[str, dict[str, Any]]:
     cold = interleaved(commands, "legacy", runs)
+    # 1.4.0 has no listing cache: its every start is a first start.
+    first = interleaved(commands, "legacy", runs, cached=False)
     return {
         server: {
             "cold_start_s": cold[server]["median_s"],
             "cold_start_cpu_s": cold[server]["cpu_median_s"],
+            "first_start_s": first[server]["median_s"],
+            "first_call_s": cold[server]["first_call_median_s"],
             **per_call_and_size(server, command, calls),
             "concurrency": concurrency(server, command),
         }
@@ -163,8 +169,10 @@ def _rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
         return name, fmt.format(ours) + ("" if seed is None else "  vs  " + fmt.format(seed)), ratio
 
     return [
-        row("cold start (median, s)", "{:.2f}", lambda r: r["cold_start_s"]),
+        row("cold start → tools/list (median, s)", "{:.2f}", lambda r: r["cold_start_s"]),
         row("cold start, server CPU (s)", "{:.2f}", lambda r: r["cold_start_cpu_s"]),
+        row("first start of a configuration (s)", "{:.2f}", lambda r: r["first_start_s"]),
+        row("cold start → first call answered (s)", "{:.2f}", lambda r: r["first_call_s"]),
         row("per call 1024² (median, ms)", "{:.0f}", lambda r: r["per_call"]["median_ms"]),
         row("per call 1024² (p95, ms)", "{:.0f}", lambda r: r["per_call"]["p95_ms"]),
         row("result chars, 1024²", "{:,}", lambda r: r["result_chars_1024"]),

@@ -150,8 +150,10 @@ class StdioSession:
 
 def time_to_tools_list(
     command: Sequence[str], era: str, env: Mapping[str, str], cwd: str | Path, timeout: float = 60.0
-) -> tuple[float, float]:
-    """Wall seconds from spawn to the tools/list answer, and the server's CPU seconds by then."""
+) -> tuple[float, float, float]:
+    """Wall seconds from spawn to the tools/list answer and the server's CPU seconds by then;
+    then wall seconds from spawn to the answer of a first tool call (get_model_capabilities,
+    which reaches no vendor), sent as soon as the list has arrived, as a host would."""
     start = time.perf_counter()
     session = StdioSession(command, env, cwd, era)
     watchdog = threading.Timer(timeout, session.proc.kill)
@@ -159,8 +161,12 @@ def time_to_tools_list(
     try:
         with session:
             session.open()
-            wall = time.perf_counter() - start
-            return wall, session.cpu_seconds()
+            listed = time.perf_counter() - start
+            cpu = session.cpu_seconds()
+            answer = json.loads(session.call("get_model_capabilities", {}))
+            if "result" not in answer:
+                raise RuntimeError(f"the first call failed: {str(answer)[:300]}")
+            return listed, cpu, time.perf_counter() - start
     finally:
         watchdog.cancel()
 
