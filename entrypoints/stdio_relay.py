@@ -11,7 +11,9 @@ the host ``notifications/tools/list_changed`` (or the prompts/resources one) so 
 again. Answers to requests the relay did not know are recorded for the next start.
 
 The opening ends at the first request that is not a listing (a tool call, typically). From then
-on both directions are copied as raw bytes, unparsed.
+on both directions are copied as raw bytes, unparsed. Lines reach the server through a pipe
+(64 KiB on Linux) that nothing drains until the framework has loaded: a host that sends more
+than that before its first answer waits for the server, as it would without the relay.
 
 Only stdlib is imported here: the relay starts before anything slow has loaded.
 """
@@ -130,8 +132,8 @@ class StdioRelay:
             return
         try:
             message = json.loads(line)
-        except ValueError:
-            return  # the server answers the parse error
+        except (ValueError, RecursionError):
+            return  # the server answers the parse error (or refuses the nesting)
         if not isinstance(message, dict):
             self._end_opening()  # a batch: not an opening listing
             return
@@ -204,7 +206,7 @@ class StdioRelay:
         with self._lock:
             message = None
             if (self._served or self._recording) and len(line) <= MAX_PARSED_LINE:
-                with contextlib.suppress(ValueError):
+                with contextlib.suppress(ValueError, RecursionError):
                     message = json.loads(line)
             if not isinstance(message, dict) or "id" not in message or "method" in message:
                 self._write_wire(line)  # not a reply (a notification, or a request to the host)

@@ -47,7 +47,10 @@ class Server(threading.Thread):
         with os.fdopen(self.stdin, "rb") as source:
             for line in source:
                 self.gate.wait(10)
-                message = json.loads(line)
+                try:
+                    message = json.loads(line)
+                except (ValueError, RecursionError):
+                    continue  # a real server answers a parse error; not what these tests check
                 self.received.append(message)
                 if "id" not in message:
                     continue
@@ -289,3 +292,16 @@ def test_what_the_server_wrote_last_is_delivered_after_it_stops(rig_factory: Cal
     rig.stop()  # the server has returned: everything it wrote must reach the host
     received = [rig.host.receive(timeout=1), rig.host.receive(timeout=1)]
     assert [m.get("id", m.get("method")) for m in received if m] == [1, "last/words"]
+
+
+def test_malformed_and_deeply_nested_lines_are_left_to_the_server(rig_factory: Callable[..., Rig]) -> None:
+    key = request_key("tools/list", MODERN_META)
+    rig = rig_factory({key: TOOLS}, answer=lambda method, params: {"live": method})
+    # The nesting goes far past the parser's recursion limit, yet fits the pipe to the idle server.
+    for bad in (b"{not json\n", b"[" * 30_000 + b"\n", b"\xff\xfe\n"):
+        os.write(rig.host.to_relay, bad)
+    rig.host.request(1, "tools/list", MODERN_META)  # still the opening: the cache answers
+    assert rig.host.receive() == {"jsonrpc": "2.0", "id": 1, "result": TOOLS}
+    rig.server.gate.set()
+    rig.stop()
+    assert rig.server.received[-1]["method"] == "tools/list"
