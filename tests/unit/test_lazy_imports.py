@@ -112,3 +112,38 @@ def test_start_up_leaves_a_disabled_collector_disabled() -> None:
     finally:
         gc.unfreeze()
         gc.enable()
+
+
+FAST_PATH_PROBE = """
+import json, sys
+from pathlib import Path
+
+import entrypoints.cli
+from entrypoints.cli import load_settings
+from entrypoints.listing_cache import ListingCache
+from entrypoints.stdio_relay import StdioRelay
+
+settings = load_settings()
+ListingCache.open(Path(sys.argv[1]), settings)
+framework = [m for m in ("fastmcp", "mcp", "mcp_types", "starlette", "httpx") if m in sys.modules]
+import fastmcp  # positive control
+
+print(json.dumps({"framework": framework, "control": "fastmcp" in sys.modules}))
+"""
+
+
+def test_the_relay_answers_before_the_framework_is_imported(tmp_path: Path) -> None:
+    # Everything the stdio relay needs to answer from the cache (settings, fingerprint, cache
+    # file, relay) loads without the MCP framework, whose import is most of a cold start.
+    proc = subprocess.run(  # noqa: S603 -- this interpreter and our own fixed probe code
+        [sys.executable, "-c", FAST_PATH_PROBE, str(tmp_path / "cache")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "IMAGE_GEN_MCP_OUTPUT_DIR": str(tmp_path)},
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report == {"framework": [], "control": True}
