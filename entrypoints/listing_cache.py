@@ -18,6 +18,7 @@ import importlib.util
 import json
 import logging
 import os
+import stat
 import sys
 import tempfile
 import threading
@@ -167,11 +168,22 @@ class ListingCache:
 
 def _read_entries(path: Path) -> dict[str, Any]:
     try:
+        if not _trusted(path):
+            return {}
         data = json.loads(path.read_bytes())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return {}
     entries = data.get("entries") if isinstance(data, dict) and data.get("format") == FORMAT else None
     return entries if isinstance(entries, dict) else {}
+
+
+def _trusted(path: Path) -> bool:
+    """Only a file this user owns and no one else can write is served to the host: its tool
+    descriptions go straight into the model's context."""
+    st = path.lstat()
+    if not stat.S_ISREG(st.st_mode) or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return False
+    return not hasattr(os, "getuid") or st.st_uid == os.getuid()
 
 
 def _prune(directory: Path, keep: Path) -> None:

@@ -128,3 +128,19 @@ def test_old_configurations_are_pruned(tmp_path: Path) -> None:
     assert len(left) == listing_cache.KEEP_FILES
     assert cache.path is not None and cache.path.name in left
     assert "old0.json" not in left and f"old{listing_cache.KEEP_FILES + 2}.json" in left
+
+
+def test_a_file_others_can_write_or_a_symlink_is_not_trusted(tmp_path: Path) -> None:
+    config = settings()
+    cache = ListingCache.open(tmp_path, config)
+    cache.put("k", {"tools": []})
+    cache.save()
+    assert cache.path is not None
+    cache.path.chmod(0o666)
+    assert ListingCache.open(tmp_path, config).get("k") is None
+    cache.path.chmod(0o600)
+    assert ListingCache.open(tmp_path, config).get("k") == {"tools": []}
+    elsewhere = tmp_path / "elsewhere.json"
+    cache.path.rename(elsewhere)
+    cache.path.symlink_to(elsewhere)
+    assert ListingCache.open(tmp_path, config).get("k") is None
