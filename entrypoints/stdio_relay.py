@@ -79,7 +79,8 @@ class StdioRelay:
 
         Call before the server opens its stdio transport; the server then reads and writes
         fds 0 and 1 exactly as it would without the relay."""
-        sys.stdout.flush()
+        if sys.stdout is not None:  # None when the process was started with fd 1 closed
+            sys.stdout.flush()
         wire_in, wire_out = os.dup(0), os.dup(1)
         server_stdin, to_server = os.pipe()
         from_server, server_stdout = os.pipe()

@@ -172,3 +172,17 @@ def test_fast_start_can_be_turned_off(tmp_path: Path, raw_sessions: list[RawSess
     assert len(tools["result"]["tools"]) == 3
     assert session.close() == 0
     assert not (tmp_path / "cache").exists()
+
+
+def test_a_host_that_hangs_up_at_once_gets_a_clean_exit(tmp_path: Path) -> None:
+    for fast_start in ("true", "false"):
+        proc = subprocess.run(  # noqa: S603 -- our own console script, fixed arguments
+            [script()],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            env=server_env(tmp_path, IMAGE_GEN_MCP_FAST_START=fast_start),
+            cwd=tmp_path,
+            timeout=60,
+            check=False,
+        )
+        assert (proc.returncode, proc.stdout) == (0, b""), proc.stderr[-2000:]
