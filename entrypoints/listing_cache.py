@@ -18,6 +18,7 @@ import importlib.util
 import json
 import logging
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -54,6 +55,7 @@ _FRAMEWORKS = ("fastmcp", "mcp", "mcp_types", "pydantic", "pydantic_core")
 
 FORMAT = 1
 KEEP_FILES = 8  # one file per configuration; older configurations are dropped
+_CACHE_FILE = re.compile(r"[0-9a-f]{32}\.json")  # what fingerprint() names: nothing else is pruned
 
 
 def settings_fingerprint(settings: Settings) -> dict[str, Any]:
@@ -167,20 +169,23 @@ class ListingCache:
 
 
 def _read_entries(path: Path) -> dict[str, Any]:
+    # Opened once, then checked and read through the same descriptor: a file swapped in after
+    # the check is never the one read. No symlink; and no blocking on a FIFO put at the path.
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        if not _trusted(path):
-            return {}
-        data = json.loads(path.read_bytes())
+        with os.fdopen(os.open(path, flags), "rb") as file:
+            if not _trusted(os.fstat(file.fileno())):
+                return {}
+            data = json.loads(file.read())
     except (OSError, ValueError, RecursionError):
         return {}
     entries = data.get("entries") if isinstance(data, dict) and data.get("format") == FORMAT else None
     return entries if isinstance(entries, dict) else {}
 
 
-def _trusted(path: Path) -> bool:
+def _trusted(st: os.stat_result) -> bool:
     """Only a file this user owns and no one else can write is served to the host: its tool
     descriptions go straight into the model's context."""
-    st = path.lstat()
     if not stat.S_ISREG(st.st_mode) or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         return False
     return not hasattr(os, "getuid") or st.st_uid == os.getuid()
@@ -189,7 +194,8 @@ def _trusted(path: Path) -> bool:
 def _prune(directory: Path, keep: Path) -> None:
     """Keep the newest files only: each configuration once used leaves one file behind."""
     try:
-        files = sorted(directory.glob("*.json"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        ours = [p for p in directory.glob("*.json") if _CACHE_FILE.fullmatch(p.name)]
+        files = sorted(ours, key=lambda p: p.stat().st_mtime_ns, reverse=True)
     except OSError:  # another server pruned at the same moment
         return
     for old in files[KEEP_FILES:]:

@@ -145,19 +145,27 @@ class StdioRelay:
             self._end_opening()
             return
         params = message.get("params")
+        try:
+            key = request_key(method, params, None if method == "initialize" else self._session)
+            request_id = _id_key(message["id"])
+        except RecursionError:  # parsed, yet nested too deep to key: the server answers it
+            self._end_opening()
+            return
         if method == "initialize":
-            self._session = request_key(method, params)
-            key = self._session
-        else:
-            key = request_key(method, params, self._session)
-        request_id = _id_key(message["id"])
+            self._session = key
         with self._lock:
             cached = self._cache.get(key)
-            if cached is None:
+            answer = None
+            if cached is not None:
+                # An entry that cannot be written as JSON (a corrupt file) is a miss: the
+                # server's answer replaces it.
+                with contextlib.suppress(ValueError, RecursionError):
+                    answer = _response(message["id"], cached)
+            if answer is None:
                 self._recording[request_id] = (key, method)
                 return
             self._served[request_id] = (key, method)
-            self._write_wire(_response(message["id"], cached))
+            self._write_wire(answer)
 
     def _end_opening(self) -> None:
         with self._lock:
@@ -213,8 +221,12 @@ class StdioRelay:
                 self._write_wire(line)  # not a reply (a notification, or a request to the host)
             else:
                 self._reply(message, line)
-            settled = self._go_raw_when_settled()
-        if settled:
+            self._go_raw_when_settled()
+            answered = not self._served and not self._recording
+        if answered:
+            # Every answer is in and checked: save now (a no-op when nothing changed), not only
+            # once the opening ends, which a session that only lists and is then signalled
+            # never reaches.
             self._cache.save()
 
     def _reply(self, message: dict[str, Any], line: bytes) -> None:
@@ -267,4 +279,5 @@ def _id_key(request_id: Any) -> str:
 
 def _response(request_id: Any, result: Any) -> bytes:
     message = {"jsonrpc": "2.0", "id": request_id, "result": result}
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+    text = json.dumps(message, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return text.encode() + b"\n"  # ValueError for NaN or a lone surrogate: not JSON on the wire

@@ -118,7 +118,7 @@ def test_a_cache_that_cannot_be_written_is_logged_not_raised(
 
 def test_old_configurations_are_pruned(tmp_path: Path) -> None:
     for index in range(listing_cache.KEEP_FILES + 3):
-        old = tmp_path / f"old{index}.json"
+        old = tmp_path / f"{index:032x}.json"
         old.write_text("{}")
         os.utime(old, ns=(index * 10**9, index * 10**9))
     cache = ListingCache.open(tmp_path, settings())
@@ -127,7 +127,7 @@ def test_old_configurations_are_pruned(tmp_path: Path) -> None:
     left = sorted(p.name for p in tmp_path.iterdir())
     assert len(left) == listing_cache.KEEP_FILES
     assert cache.path is not None and cache.path.name in left
-    assert "old0.json" not in left and f"old{listing_cache.KEEP_FILES + 2}.json" in left
+    assert f"{0:032x}.json" not in left and f"{listing_cache.KEEP_FILES + 2:032x}.json" in left
 
 
 def test_a_file_others_can_write_or_a_symlink_is_not_trusted(tmp_path: Path) -> None:
@@ -144,3 +144,48 @@ def test_a_file_others_can_write_or_a_symlink_is_not_trusted(tmp_path: Path) -> 
     cache.path.rename(elsewhere)
     cache.path.symlink_to(elsewhere)
     assert ListingCache.open(tmp_path, config).get("k") is None
+
+
+def test_pruning_deletes_only_listing_cache_files(tmp_path: Path) -> None:
+    """``IMAGE_GEN_MCP_CACHE_DIR`` may name a folder shared with other things: pruning removes
+    only the files the cache itself names."""
+    theirs = []
+    for index in range(listing_cache.KEEP_FILES + 2):
+        other = tmp_path / f"someone-elses-{index}.json"
+        other.write_text("{}")
+        os.utime(other, ns=(index * 10**9, index * 10**9))
+        theirs.append(other)
+    cache = ListingCache.open(tmp_path, settings())
+    cache.put("k", {})
+    cache.save()
+    assert [p for p in theirs if not p.exists()] == []
+
+
+def test_the_cache_file_that_is_checked_is_the_one_that_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file is opened once, and the open file is what is checked and read: a file others can
+    write, swapped in at the path meanwhile, is never served."""
+    config = settings()
+    good = ListingCache.open(tmp_path, config)
+    good.put("k", {"tools": ["ours"]})
+    good.save()
+    assert good.path is not None
+    hostile = tmp_path / "hostile.tmp"
+    hostile.write_text(json.dumps({"format": 1, "entries": {"k": {"tools": ["theirs"]}}}))
+    hostile.chmod(0o666)
+
+    real_fstat, real_lstat = os.fstat, Path.lstat
+
+    def swap_then(real):  # the swap lands while the file is being checked
+        def checked(target):
+            if hostile.exists():
+                os.replace(hostile, good.path)
+            return real(target)
+
+        return checked
+
+    monkeypatch.setattr(os, "fstat", swap_then(real_fstat))
+    monkeypatch.setattr(Path, "lstat", swap_then(real_lstat))
+    assert ListingCache.open(tmp_path, config).get("k") == {"tools": ["ours"]}
+    assert not hostile.exists()  # the swap did happen

@@ -10,12 +10,14 @@ import json
 import os
 import select
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from entrypoints import listing_cache
 from entrypoints.listing_cache import ListingCache, request_key
 from entrypoints.stdio_relay import StdioRelay
 
@@ -305,3 +307,93 @@ def test_malformed_and_deeply_nested_lines_are_left_to_the_server(rig_factory: C
     rig.server.gate.set()
     rig.stop()
     assert rig.server.received[-1]["method"] == "tools/list"
+
+
+def receive_until(rig: Rig, request_id: Any, timeout: float = 10.0) -> dict[str, Any] | None:
+    """The host's next message with ``request_id``, skipping others; None if it never comes."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        message = rig.host.receive(timeout=left)
+        if message is None:
+            return None
+        if message.get("id") == request_id:
+            return message
+    return None
+
+
+# -- a host line nested just inside the parser's limit ------------------------------------------
+
+
+def test_a_listing_nested_just_inside_the_parsers_limit_does_not_end_the_session(
+    rig_factory: Callable[..., Rig],
+) -> None:
+    """``json.loads`` accepts a line a few levels shallower than the recursion limit, while
+    keying it (``request_key``'s ``json.dumps``, a few frames deeper) does not. Such a line goes
+    to the server like any other, and the session goes on."""
+    rig = rig_factory()
+    rig.server.gate.set()
+
+    def send() -> None:  # in a thread: if the reader dies, the host's writes would block
+        try:
+            for depth in range(940, 1000):  # sweeps the window whatever the exact stack depth
+                prefix = b'{"jsonrpc":"2.0","id":%d,"method":"tools/list","params":{"a":' % depth
+                os.write(rig.host.to_relay, prefix + b"[" * depth + b"]" * depth + b"}}\n")
+            rig.host.request(5000, "tools/call")
+        except OSError:
+            pass  # the relay closed its end
+
+    threading.Thread(target=send, daemon=True).start()
+    answer = receive_until(rig, 5000)
+    assert answer == {"jsonrpc": "2.0", "id": 5000, "result": {"echo": "tools/call"}}
+    assert not rig.server.saw_eof.is_set()
+
+
+# -- a trusted but corrupt cache file -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        '{"tools": "\\ud800"}',  # a lone surrogate: valid JSON, cannot be encoded as UTF-8
+        '{"tools": NaN}',  # Python's parser accepts it; it is not JSON, hosts reject the line
+    ],
+    ids=["lone-surrogate", "nan"],
+)
+def test_a_corrupt_cache_entry_is_not_served(
+    rig_factory: Callable[..., Rig], tmp_path: Path, corrupt: str
+) -> None:
+    """A file that passes the ownership and format checks yet holds an entry that is not
+    writable as strict JSON (a lone surrogate, NaN) is a miss: the server answers instead."""
+    key = request_key("tools/list", MODERN_META)
+    path = tmp_path / "listing.json"
+    path.write_text(f'{{"format": 1, "entries": {{"{key}": {corrupt}}}}}')
+    path.chmod(0o600)
+    rig = rig_factory(listing_cache._read_entries(path))
+    rig.host.request(1, "tools/list", MODERN_META)
+    rig.server.gate.set()
+    assert receive_until(rig, 1) == {"jsonrpc": "2.0", "id": 1, "result": TOOLS}
+
+
+# -- answers recorded while the opening lasts ----------------------------------------------------
+
+
+def test_recorded_answers_are_saved_without_waiting_for_the_opening_to_end(
+    rig_factory: Callable[..., Rig], tmp_path: Path
+) -> None:
+    """A session that only lists keeps the opening going; what it recorded is saved as soon as
+    every answer is in, since a host may end the server with a signal before any tool call."""
+    rig = rig_factory()
+    rig.server.gate.set()
+    rig.host.request(1, "initialize", INIT_PARAMS)
+    assert rig.host.receive() == {"jsonrpc": "2.0", "id": 1, "result": INIT_RESULT}
+    rig.host.request(2, "tools/list")
+    assert rig.host.receive() == {"jsonrpc": "2.0", "id": 2, "result": TOOLS}
+    path = tmp_path / "listing.json"
+
+    def saved() -> int:
+        return len(json.loads(path.read_text())["entries"]) if path.exists() else 0
+
+    deadline = time.monotonic() + 5  # the save follows the answer on the relay's other thread
+    while saved() < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert saved() == 2, "the recorded answers are still only in memory"
