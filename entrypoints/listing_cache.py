@@ -82,6 +82,10 @@ def code_fingerprint() -> list[Any]:
     for package in _FRAMEWORKS:
         spec = importlib.util.find_spec(package)
         stats.append(_stat(Path(spec.origin)) if spec and spec.origin else [package, None])
+    # The installed metadata: the version in serverInfo comes from it, and a reinstall rewrites it.
+    for entry in sys.path:
+        if entry and os.path.isdir(entry):
+            stats.extend(_stat(p) for p in sorted(Path(entry).glob("image_gen_mcp-*.dist-info/METADATA")))
     return stats
 
 

@@ -189,3 +189,14 @@ def test_the_cache_file_that_is_checked_is_the_one_that_is_read(
     monkeypatch.setattr(Path, "lstat", swap_then(real_lstat))
     assert ListingCache.open(tmp_path, config).get("k") == {"tools": ["ours"]}
     assert not hostile.exists()  # the swap did happen
+
+
+def test_the_code_fingerprint_follows_the_installed_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = listing_cache.code_fingerprint()
+    dist = tmp_path / "image_gen_mcp-9.9.9.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Name: image-gen-mcp\nVersion: 9.9.9\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert listing_cache.code_fingerprint() != before
