@@ -24,6 +24,9 @@ _IMAGEN_RATIOS = ("1:1", "3:4", "4:3", "9:16", "16:9")
 _IMAGEN_RETIRED = date(2026, 6, 30)
 _IMAGEN_REPLACEMENT = "gemini-3.1-flash-image"
 _GENERATE_ONLY = frozenset({Operation.GENERATE})
+# Vertex serves the Gemini 3.x image models from the ``global`` location only (fact sheet §4.2);
+# a regional endpoint answers 404. A prefix, so a new 3.x id is covered before it is listed.
+VERTEX_GLOBAL_ONLY_PREFIXES = ("gemini-3",)
 _EDIT_ONLY = frozenset({Operation.EDIT})
 
 

@@ -13,10 +13,17 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from adapters.imaging import as_accepted, image_size
 from adapters.masks import white_edit_mask
-from adapters.providers.google_catalog import VENDOR_DEFAULT_SIZE, vertex_catalog
+from adapters.providers.google_catalog import VENDOR_DEFAULT_SIZE, VERTEX_GLOBAL_ONLY_PREFIXES, vertex_catalog
 from adapters.providers.google_common import CLOUD_PLATFORM_SCOPE, GoogleImageProvider, generated_image
 from adapters.providers.google_errors import AuthHint
-from domain.errors import AuthFailed, ContentBlocked, InvalidRequest, NoImage, UnsupportedOption
+from domain.errors import (
+    AuthFailed,
+    ContentBlocked,
+    InvalidRequest,
+    ModelNotFound,
+    NoImage,
+    UnsupportedOption,
+)
 from domain.images import GeneratedImage, ImageData, ProviderResult
 from domain.normalized import ProviderRequest
 from domain.options import OutputFormat
@@ -72,14 +79,29 @@ class VertexImageProvider(GoogleImageProvider):
         self._credentials_path = credentials_path
 
     async def generate(self, request: ProviderRequest) -> ProviderResult:
+        self._check_location(request.model)
         if request.spec.family == IMAGEN_FAMILY:
             return await self._imagen_generate(request)
         return await self._generate_content(request)
 
     async def edit(self, request: ProviderRequest) -> ProviderResult:
+        self._check_location(request.model)
         if request.spec.family == IMAGEN_FAMILY:
             return await self._imagen_edit(request)
         return await self._generate_content(request)
+
+    def _check_location(self, model: str) -> None:
+        """Refuse up front what the regional endpoint would answer with a bare 404. The location
+        is not switched silently: a regional VERTEX_LOCATION may be a data-residency choice."""
+        if self._location != "global" and model.startswith(VERTEX_GLOBAL_ONLY_PREFIXES):
+            raise ModelNotFound(
+                f"{model} is served from the Vertex AI 'global' location only, and VERTEX_LOCATION "
+                f"is {self._location!r}. Set VERTEX_LOCATION=global (or leave it unset), or choose "
+                "a model served in that region (gemini-2.5-flash-image).",
+                provider=self.provider_id,
+                model=model,
+                variable="VERTEX_LOCATION",
+            )
 
     def _client_from(self, options: types.HttpOptions) -> genai.Client:
         from google import genai

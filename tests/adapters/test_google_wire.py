@@ -326,6 +326,31 @@ async def test_vertex_location_and_base_url_from_settings(
     )
 
 
+async def test_vertex_refuses_a_global_only_model_on_a_regional_location_before_calling(
+    fake, service_account
+) -> None:
+    regional = VertexImageProvider(
+        "p1",
+        location="europe-west4",
+        credentials_path=service_account,
+        timeout_s=30,
+        http_client=fake.client(),
+    )
+    # The listed 3.x models, and a 3.x id not listed yet.
+    for model in ("gemini-3.1-flash-image", "gemini-3-pro-image", "gemini-3.5-flash-image-preview"):
+        request = call(attrs.evolve(spec(regional, "gemini-3.1-flash-image"), model=model))
+        with pytest.raises(ModelNotFound) as refused:
+            await regional.generate(request)
+        assert "VERTEX_LOCATION" in refused.value.message and "europe-west4" in refused.value.message
+        assert refused.value.details["variable"] == "VERTEX_LOCATION"
+        with pytest.raises(ModelNotFound):
+            await regional.edit(request)
+    assert fake.seen == []  # nothing was sent
+    await regional.generate(call(spec(regional, "gemini-2.5-flash-image")))  # served regionally
+    assert "/locations/europe-west4/" in fake.last.url
+    await regional.aclose()
+
+
 async def test_imagen_generate_posts_predict_with_parameters(vertex, fake) -> None:
     result = await vertex.generate(
         call(spec(vertex, "imagen-4.0-generate-001"), n=3, ratio="4:3", tier=SizeTier.M)
