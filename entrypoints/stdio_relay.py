@@ -24,7 +24,7 @@ import contextlib
 import json
 import logging
 import os
-import select
+import selectors
 import sys
 import threading
 from typing import Any
@@ -178,20 +178,29 @@ class StdioRelay:
     # -- server → host ---------------------------------------------------------------------
 
     def _server_to_host(self) -> None:
-        poller = select.poll()
-        poller.register(self._from_server, select.POLLIN)
-        pending = bytearray()
+        # The platform's best readiness API (epoll, kqueue ...): select.poll is not everywhere.
+        with selectors.DefaultSelector() as poller:
+            poller.register(self._from_server, selectors.EVENT_READ)
+            pending = bytearray()
+            # OSError: the pipe was closed under us (finish() gave up waiting); nothing is left.
+            with contextlib.suppress(OSError):
+                self._pump(poller, pending)
+        if pending:
+            with self._lock:
+                self._write_wire(bytes(pending))
+
+    def _pump(self, poller: selectors.BaseSelector, pending: bytearray) -> None:
         while True:
             # Read the flag before polling: once the server has stopped, all it wrote is
             # already in the pipe, so an empty poll after that means there is nothing left.
             stopped = self._server_done.is_set()
-            if not poller.poll(100):
+            if not poller.select(0.1):
                 if stopped:
-                    break
+                    return
                 continue
             chunk = os.read(self._from_server, CHUNK)
             if not chunk:
-                break
+                return
             if self._raw_out and not pending:
                 with self._lock:
                     self._write_wire(chunk)
@@ -207,9 +216,6 @@ class StdioRelay:
                 with self._lock:
                     self._write_wire(bytes(pending))
                 pending.clear()
-        if pending:
-            with self._lock:
-                self._write_wire(bytes(pending))
 
     def _from_server_line(self, line: bytes) -> None:
         with self._lock:
