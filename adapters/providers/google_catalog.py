@@ -8,7 +8,10 @@ only, as retired entries that still work for projects that kept access.
 
 from __future__ import annotations
 
+import functools
 from datetime import date
+
+import attrs
 
 from domain.catalog import STANDARD_RATIOS, ModelSpec
 from domain.options import ModelStatus, Operation, OutputFormat, SizeTier
@@ -158,3 +161,17 @@ def gemini_catalog() -> tuple[ModelSpec, ...]:
 def vertex_catalog() -> tuple[ModelSpec, ...]:
     """Vertex AI models: the Gemini image family, then the retired Imagen models."""
     return _VERTEX
+
+
+@functools.cache
+def vertex_catalog_at(location: str) -> tuple[ModelSpec, ...]:
+    """The Vertex catalog as seen from ``location``: models served from ``global`` only say so."""
+    if location == "global":
+        return _VERTEX
+    note = f" Not served in {location}: needs VERTEX_LOCATION=global."
+    return tuple(
+        attrs.evolve(spec, description=spec.description + note)
+        if spec.model.startswith(VERTEX_GLOBAL_ONLY_PREFIXES)
+        else spec
+        for spec in _VERTEX
+    )

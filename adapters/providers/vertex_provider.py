@@ -4,6 +4,7 @@ still have access (``generate_images`` and masked ``edit_image``), on google-gen
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import warnings
 from collections.abc import Iterator, Sequence
@@ -13,7 +14,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from adapters.imaging import as_accepted, image_size
 from adapters.masks import white_edit_mask
-from adapters.providers.google_catalog import VENDOR_DEFAULT_SIZE, VERTEX_GLOBAL_ONLY_PREFIXES, vertex_catalog
+from adapters.providers.google_catalog import (
+    VENDOR_DEFAULT_SIZE,
+    VERTEX_GLOBAL_ONLY_PREFIXES,
+    vertex_catalog_at,
+)
 from adapters.providers.google_common import CLOUD_PLATFORM_SCOPE, GoogleImageProvider, generated_image
 from adapters.providers.google_errors import AuthHint
 from domain.errors import (
@@ -73,9 +78,15 @@ class VertexImageProvider(GoogleImageProvider):
         base_url: str | None = None,
         http_client: httpx2.AsyncClient | None = None,
     ) -> None:
-        super().__init__(vertex_catalog, timeout_s=timeout_s, base_url=base_url, http_client=http_client)
+        location = location or "global"
+        super().__init__(
+            functools.partial(vertex_catalog_at, location),
+            timeout_s=timeout_s,
+            base_url=base_url,
+            http_client=http_client,
+        )
         self._project = project
-        self._location = location or "global"
+        self._location = location
         self._credentials_path = credentials_path
 
     async def generate(self, request: ProviderRequest) -> ProviderResult:

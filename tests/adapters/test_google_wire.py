@@ -348,7 +348,15 @@ async def test_vertex_refuses_a_global_only_model_on_a_regional_location_before_
     assert fake.seen == []  # nothing was sent
     await regional.generate(call(spec(regional, "gemini-2.5-flash-image")))  # served regionally
     assert "/locations/europe-west4/" in fake.last.url
+    # get_model_capabilities tells the same before anyone tries.
+    noted = {s.model for s in regional.catalog() if "needs VERTEX_LOCATION=global" in s.description}
+    assert noted == {s.model for s in regional.catalog() if s.model.startswith("gemini-3")} != set()
     await regional.aclose()
+    global_ = VertexImageProvider(
+        "p1", credentials_path=service_account, timeout_s=30, http_client=fake.client()
+    )
+    assert not any("VERTEX_LOCATION" in s.description for s in global_.catalog())
+    await global_.aclose()
 
 
 async def test_imagen_generate_posts_predict_with_parameters(vertex, fake) -> None:
