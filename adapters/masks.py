@@ -13,7 +13,6 @@ adapters then render it for their vendor.
 
 from __future__ import annotations
 
-import io
 from typing import TYPE_CHECKING
 
 from adapters.imaging import encode, open_image
@@ -37,14 +36,10 @@ def edit_region(mask: bytes, size: tuple[int, int]) -> Image.Image:
     except (OSError, ValueError) as exc:
         raise InvalidRequest(f"The mask is damaged: {type(exc).__name__}.", option="mask") from None
     has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-    if has_alpha:
-        alpha = image.convert("RGBA").getchannel("A")
-        if alpha.getextrema()[0] < 128:
-            region = alpha.point(lambda a: 255 if a < 128 else 0)
-        else:
-            # Alpha present but fully opaque: read it as a black/white mask.
-            region = image.convert("L").point(lambda v: 255 if v >= 128 else 0)
-    else:
+    alpha = image.convert("RGBA").getchannel("A") if has_alpha else None
+    if alpha is not None and alpha.getextrema()[0] < 128:
+        region = alpha.point(lambda a: 255 if a < 128 else 0)
+    else:  # no transparency, or an alpha that is fully opaque: read as black/white
         region = image.convert("L").point(lambda v: 255 if v >= 128 else 0)
     if region.size != size:
         region = region.resize(size, Image.Resampling.NEAREST)
@@ -69,14 +64,3 @@ def openai_mask(mask: bytes, size: tuple[int, int]) -> bytes:
 def white_edit_mask(mask: bytes, size: tuple[int, int]) -> bytes:
     """Greyscale PNG, ``size`` pixels: white where to edit, black elsewhere (Imagen)."""
     return encode(edit_region(mask, size), "png")
-
-
-def image_dimensions(data: bytes) -> tuple[int, int]:
-    image = open_image(data)
-    return image.width, image.height
-
-
-def png_bytes_of(image: Image.Image) -> bytes:
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()

@@ -44,7 +44,7 @@ class GeminiImageProvider(GoogleImageProvider):
         http_client: httpx2.AsyncClient | None = None,
     ) -> None:
         super().__init__(
-            gemini_catalog,
+            gemini_catalog(),
             timeout_s=timeout_s,
             base_url=base_url,
             http_client=http_client,

@@ -8,7 +8,6 @@ only, as retired entries that still work for projects that kept access.
 
 from __future__ import annotations
 
-import functools
 from datetime import date
 
 import attrs
@@ -163,15 +162,17 @@ def vertex_catalog() -> tuple[ModelSpec, ...]:
     return _VERTEX
 
 
-@functools.cache
+def needs_global_location(model: str, location: str) -> bool:
+    """True when Vertex serves ``model`` from ``global`` only and ``location`` is regional."""
+    return location != "global" and model.startswith(VERTEX_GLOBAL_ONLY_PREFIXES)
+
+
 def vertex_catalog_at(location: str) -> tuple[ModelSpec, ...]:
     """The Vertex catalog as seen from ``location``: models served from ``global`` only say so."""
-    if location == "global":
-        return _VERTEX
     note = f" Not served in {location}: needs VERTEX_LOCATION=global."
     return tuple(
         attrs.evolve(spec, description=spec.description + note)
-        if spec.model.startswith(VERTEX_GLOBAL_ONLY_PREFIXES)
+        if needs_global_location(spec.model, location)
         else spec
         for spec in _VERTEX
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -57,12 +57,16 @@ def http_options(
     )
 
 
+def native_size(request: ProviderRequest) -> str | None:
+    """The size label to send, or None for models that take no size (the vendor's default)."""
+    return request.size_label if request.size_label not in (None, "", VENDOR_DEFAULT_SIZE) else None
+
+
 def content_config(request: ProviderRequest, *, vertex: bool) -> types.GenerateContentConfig:
     """Aspect ratio and size travel in ``image_config``, never as words in the prompt."""
     from google.genai import types
 
-    size = request.size_label if request.size_label not in (None, "", VENDOR_DEFAULT_SIZE) else None
-    image: dict[str, Any] = {"aspect_ratio": request.aspect_ratio, "image_size": size}
+    image: dict[str, Any] = {"aspect_ratio": request.aspect_ratio, "image_size": native_size(request)}
     if vertex and request.output_format is OutputFormat.JPEG:
         # Only Vertex has an output-format knob; on the Gemini API the SDK refuses these fields.
         image["output_mime_type"] = OutputFormat.JPEG.media_type
@@ -194,14 +198,14 @@ class GoogleImageProvider(ImageProvider):
 
     def __init__(
         self,
-        catalog: Callable[[], Sequence[ModelSpec]],
+        catalog: Sequence[ModelSpec],
         *,
         timeout_s: float,
         base_url: str | None = None,
         http_client: httpx2.AsyncClient | None = None,
         secrets: Sequence[str] = (),
     ) -> None:
-        self._catalog = catalog
+        self._catalog = tuple(catalog)
         self._timeout_s = timeout_s
         self._base_url = base_url
         self._http = http_client
@@ -210,7 +214,7 @@ class GoogleImageProvider(ImageProvider):
         self._lock = asyncio.Lock()
 
     def catalog(self) -> Sequence[ModelSpec]:
-        return self._catalog()
+        return self._catalog
 
     async def models(self) -> Sequence[ModelSpec]:
         # The model list API has no output-modality field (fact sheet §3.2): nothing to discover.

@@ -4,7 +4,6 @@ still have access (``generate_images`` and masked ``edit_image``), on google-gen
 from __future__ import annotations
 
 import asyncio
-import functools
 import re
 import warnings
 from collections.abc import Iterator, Sequence
@@ -14,12 +13,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from adapters.imaging import as_accepted, image_size
 from adapters.masks import white_edit_mask
-from adapters.providers.google_catalog import (
-    VENDOR_DEFAULT_SIZE,
-    VERTEX_GLOBAL_ONLY_PREFIXES,
-    vertex_catalog_at,
+from adapters.providers.google_catalog import needs_global_location, vertex_catalog_at
+from adapters.providers.google_common import (
+    CLOUD_PLATFORM_SCOPE,
+    GoogleImageProvider,
+    generated_image,
+    native_size,
 )
-from adapters.providers.google_common import CLOUD_PLATFORM_SCOPE, GoogleImageProvider, generated_image
 from adapters.providers.google_errors import AuthHint
 from domain.errors import (
     AuthFailed,
@@ -80,7 +80,7 @@ class VertexImageProvider(GoogleImageProvider):
     ) -> None:
         location = location or "global"
         super().__init__(
-            functools.partial(vertex_catalog_at, location),
+            vertex_catalog_at(location),
             timeout_s=timeout_s,
             base_url=base_url,
             http_client=http_client,
@@ -104,7 +104,7 @@ class VertexImageProvider(GoogleImageProvider):
     def _check_location(self, model: str) -> None:
         """Refuse up front what the regional endpoint would answer with a bare 404. The location
         is not switched silently: a regional VERTEX_LOCATION may be a data-residency choice."""
-        if self._location != "global" and model.startswith(VERTEX_GLOBAL_ONLY_PREFIXES):
+        if needs_global_location(model, self._location):
             raise ModelNotFound(
                 f"{model} is served from the Vertex AI 'global' location only, and VERTEX_LOCATION "
                 f"is {self._location!r}. Set VERTEX_LOCATION=global (or leave it unset), or choose "
@@ -178,7 +178,7 @@ class VertexImageProvider(GoogleImageProvider):
         config = types.GenerateImagesConfig(
             number_of_images=request.n,
             aspect_ratio=request.aspect_ratio,
-            image_size=_imagen_size(request),
+            image_size=native_size(request),
             negative_prompt=request.negative_prompt or None,
             include_rai_reason=True,  # filtered images come back with their reason, not silently dropped
             **_output_options(request),
@@ -189,7 +189,7 @@ class VertexImageProvider(GoogleImageProvider):
                     model=request.model, prompt=request.prompt, config=config
                 )
             response = await call
-        used = {"aspect_ratio": request.aspect_ratio, "image_size": _imagen_size(request)}
+        used = {"aspect_ratio": request.aspect_ratio, "image_size": config.image_size}
         # Image bytes are inspected with Pillow: CPU work, off the event loop.
         return await asyncio.to_thread(self._imagen_result, request, response.generated_images or [], used)
 
@@ -270,10 +270,6 @@ def _imagen_inputs(base: ImageData, mask: ImageData) -> tuple[ImageData, bytes]:
     base = as_accepted(base, IMAGEN_INPUT_TYPES)
     _, width, height = image_size(base.data)
     return base, white_edit_mask(mask.data, (width, height))
-
-
-def _imagen_size(request: ProviderRequest) -> str | None:
-    return request.size_label if request.size_label not in (None, "", VENDOR_DEFAULT_SIZE) else None
 
 
 def _output_options(request: ProviderRequest) -> dict[str, Any]:
