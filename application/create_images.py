@@ -89,9 +89,10 @@ class CreateImages:
             for failure in failures:
                 warnings.append(KnobWarning("n", f"One of the parallel calls failed: {failure['message']}"))
             used = _merged_used(plan, results)
+            images = [image for result in results for image in result.images]
             if on_images is not None:
-                on_images([image for result in results for image in result.images], used)
-            items = await self._store_all(request, plan, results, warnings)
+                on_images(images, used)
+            items = await self._store_all(request, plan, images, warnings)
             await report(total, total, f"Done: {len(items)} image(s)")
         usage = sum((r.usage for r in results), Usage())
         return ImageOutcome(
@@ -172,7 +173,7 @@ class CreateImages:
         self,
         request: ImageRequest,
         plan: Plan,
-        results: list[ProviderResult],
+        images: list[GeneratedImage],
         warnings: list[KnobWarning],
     ) -> list[OutcomeImage]:
         metadata = {
@@ -197,7 +198,7 @@ class CreateImages:
             return OutcomeImage(image=image, stored=stored)
 
         # The images of a fan-out are saved side by side; the results keep the vendor's order.
-        items = await asyncio.gather(*(save(image) for result in results for image in result.images))
+        items = await asyncio.gather(*(save(image) for image in images))
         for item in items:
             if item.storage_error is not None:
                 warnings.append(

@@ -216,10 +216,9 @@ def _aspect_ratio(request: ImageRequest, spec: ModelSpec, warnings: list[KnobWar
                     f"{request.orientation.value}; give one or make them agree.",
                     option="aspect_ratio",
                 )
-    elif request.orientation is None and _first_input_size(request) is not None:
+    elif request.orientation is None and (size := _first_input_size(request)) is not None:
         # An edit with no shape asked for keeps its input's shape, as the vendors do by default.
-        width, height = _first_input_size(request)  # type: ignore[misc]
-        return nearest_ratio(width / height, spec.aspect_ratios)
+        return nearest_ratio(size[0] / size[1], spec.aspect_ratios)
     else:
         wanted = ORIENTATION_RATIOS[request.orientation or Orientation.SQUARE]
         option = "orientation"

@@ -35,14 +35,12 @@ class ImageData:
         data: bytes,
         *,
         source_id: str | None = None,
-        size: tuple[int, int] | None = None,
     ) -> ImageData:
         """Raises InvalidRequest when the bytes are not a PNG, JPEG, WebP or GIF image."""
         media_type = sniff_media_type(data)
         if media_type is None:
             raise InvalidRequest("The data is not a PNG, JPEG, WebP or GIF image.")
-        width, height = size or (None, None)
-        return cls(data=data, media_type=media_type, source_id=source_id, width=width, height=height)
+        return cls(data=data, media_type=media_type, source_id=source_id)
 
     def __repr__(self) -> str:  # never dump megabytes into logs or tracebacks
         return f"ImageData({self.media_type}, {len(self.data)} bytes)"

@@ -12,8 +12,8 @@ from __future__ import annotations
 import io
 
 from domain.errors import InvalidRequest
+from domain.media import MAX_PIXELS
 
-DEFAULT_MAX_PIXELS = 50_000_000
 _MAX_PNG_CHUNKS = 200_000
 # Pillow's format names that may carry each media type (MPO: a JPEG with extra pictures).
 _PILLOW_FORMATS = {
@@ -28,7 +28,7 @@ class _Truncated(Exception):
     pass
 
 
-def verify_image(data: bytes, media_type: str, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[int, int]:
+def verify_image(data: bytes, media_type: str, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
     """Return (width, height) of an image that decodes fully and is no larger than
     ``max_pixels``; raise InvalidRequest for a truncated, corrupt, oversized or polyglot one."""
     try:

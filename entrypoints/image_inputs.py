@@ -26,8 +26,8 @@ import attrs
 from application.ports import ImageStore
 from domain.errors import ImageNotFound, InvalidRequest
 from domain.images import ImageData
-from domain.media import sniff_media_type
-from entrypoints.image_checks import DEFAULT_MAX_PIXELS, verify_image
+from domain.media import MAX_PIXELS, sniff_media_type
+from entrypoints.image_checks import verify_image
 
 
 class Fetch(Protocol):
@@ -68,7 +68,7 @@ class ImageInputReader:
         max_bytes: int,
         fetch: Fetch | None = None,
         *,
-        max_pixels: int = DEFAULT_MAX_PIXELS,
+        max_pixels: int = MAX_PIXELS,
         local_dir: Path | None = None,
     ) -> None:
         self.store = store
@@ -108,12 +108,15 @@ class ImageInputReader:
         data = await asyncio.to_thread(self._decode_base64, payload, field)
         return await self._checked(data, field)
 
+    def _too_large(self, field: str) -> InvalidRequest:
+        return InvalidRequest(
+            f"{field} is larger than {self.max_bytes} bytes.", option=field, limit=self.max_bytes
+        )
+
     def _decode_base64(self, payload: str, field: str) -> bytes:
         # Cap before decoding: base64 is 4/3 of the bytes it carries.
         if len(payload) > self.max_bytes * 4 // 3 + 4:
-            raise InvalidRequest(
-                f"{field} is larger than {self.max_bytes} bytes.", option=field, limit=self.max_bytes
-            )
+            raise self._too_large(field)
         compact = "".join(payload.split())
         if not _BASE64_CHARS.match(compact):
             raise InvalidRequest(
@@ -139,9 +142,7 @@ class ImageInputReader:
         Bytes with a ``trusted_size`` are this server's own stored outputs: they skip the decode
         check, their size is known."""
         if len(data) > self.max_bytes:
-            raise InvalidRequest(
-                f"{field} is larger than {self.max_bytes} bytes.", option=field, limit=self.max_bytes
-            )
+            raise self._too_large(field)
         try:
             image = ImageData.from_bytes(data, source_id=source_id)
             size = trusted_size or await asyncio.to_thread(
@@ -213,9 +214,7 @@ class ImageInputReader:
             if not stat.S_ISREG(info.st_mode):
                 raise refuse("not a regular file.")
             if info.st_size > self.max_bytes:
-                raise InvalidRequest(
-                    f"{field} is larger than {self.max_bytes} bytes.", option=field, limit=self.max_bytes
-                )
+                raise self._too_large(field)
             with os.fdopen(fd, "rb") as file:
                 fd = -1  # the file object owns it now
                 return file.read(self.max_bytes + 1)

@@ -13,8 +13,8 @@ from mcp.types import TextContent
 from mcp_types import INVALID_PARAMS
 from pydantic import ValidationError as PydanticValidationError
 
-from domain.errors import ImageNotFound
-from entrypoints.error_payload import error_payload, validation_message
+from domain.errors import ImageNotFound, InvalidRequest
+from entrypoints.error_payload import error_payload
 from entrypoints.presentation import error_text
 
 
@@ -45,21 +45,9 @@ class CodedErrors(Middleware):
             return await call_next(context)
         except ValidationError as exc:
             cause = exc.__cause__
-            if isinstance(cause, PydanticValidationError):
-                message, problems = validation_message(cause)
-            else:
-                message, problems = "Invalid arguments.", []
-            payload = {
-                "code": "invalid_request",
-                "message": message,
-                "details": {"problems": problems},
-                "retryable": False,
-            }
-            return ToolResult(
-                content=[TextContent(type="text", text=error_text(payload))],
-                structured_content={"ok": False, **payload},
-                is_error=True,
-            )
+            if not isinstance(cause, PydanticValidationError):
+                cause = InvalidRequest("Invalid arguments.", problems=[])
+            return error_result(cause)
         except (NotFoundError, asyncio.CancelledError):
             raise
         except Exception as exc:  # the last line of defence: log, mask, keep serving

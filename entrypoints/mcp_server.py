@@ -122,11 +122,10 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
             use_case = container.edit_image() if edit else container.generate_image()
             renderer = InlineRenderer(settings, inline or settings.inline)
             outcome: ImageOutcome = await use_case(request, progress, renderer.images_ready)
-            mode = renderer.mode
             inlined = await renderer.render(outcome)
         except AppError as exc:
             return error_result(exc)
-        result = structured_result(outcome, inlined, mode, local_paths=local_paths)
+        result = structured_result(outcome, inlined, local_paths=local_paths)
         content: list[Any] = [TextContent(type="text", text=summary_text(result))]
         for record, preview in zip(result.images or [], inlined, strict=True):
             if preview is not None:

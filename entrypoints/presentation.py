@@ -162,7 +162,7 @@ def _consume(future: asyncio.Future[Any]) -> None:
 
 
 def structured_result(
-    outcome: ImageOutcome, inlined: list[Preview | None], mode: InlineMode, *, local_paths: bool = True
+    outcome: ImageOutcome, inlined: list[Preview | None], *, local_paths: bool = True
 ) -> ImageToolResult:
     """The structured result; ``local_paths`` False leaves out file paths, which mean nothing
     to a remote client and would only reveal the server's folders."""

@@ -171,7 +171,7 @@ class RestApi:
         renderer = InlineRenderer(self.settings, mode)
         outcome = await cancel_on_disconnect(request, use_case(image_request, None, renderer.images_ready))
         inlined = await renderer.render(outcome)
-        data = structured_result(outcome, inlined, mode, local_paths=False).model_dump(exclude_none=True)
+        data = structured_result(outcome, inlined, local_paths=False).model_dump(exclude_none=True)
         for record, preview in zip(data.get("images", []), inlined, strict=True):
             if record.get("id"):
                 record["href"] = self._href(request, record["id"])

@@ -14,6 +14,8 @@ from platformdirs import user_cache_dir, user_data_dir
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.media import MAX_PIXELS
+
 
 class InlineMode(StrEnum):
     PREVIEW = "preview"
@@ -124,7 +126,7 @@ class Settings(BaseSettings):
         25 * 1024 * 1024, ge=1024, validation_alias=_env("IMAGE_GEN_MCP_MAX_INPUT_BYTES")
     )
     max_input_pixels: int = Field(
-        50_000_000, ge=1024, validation_alias=_env("IMAGE_GEN_MCP_MAX_INPUT_PIXELS")
+        MAX_PIXELS, ge=1024, validation_alias=_env("IMAGE_GEN_MCP_MAX_INPUT_PIXELS")
     )
     allow_url_fetch: bool = Field(True, validation_alias=_env("IMAGE_GEN_MCP_ALLOW_URLS"))
     url_allowed_hosts: str | None = Field(

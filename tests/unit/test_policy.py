@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import attrs
 import pytest
 
 from adapters.memory import FAKE_MODELS
@@ -152,8 +153,6 @@ def test_prompt_rules() -> None:
 
 
 def test_retired_and_unknown_models_warn_but_are_sent() -> None:
-    import attrs
-
     retired = attrs.evolve(SINGLE, status=ModelStatus.RETIRED, replacement="fake-image")
     result = plan(retired)
     assert len(result.calls) == 1
@@ -164,9 +163,9 @@ def test_retired_and_unknown_models_warn_but_are_sent() -> None:
 
 
 def test_edit_without_shape_keeps_the_input_shape() -> None:
-    portrait = ImageData.from_bytes(solid_png(4, 4), size=(688, 1024))
+    portrait = attrs.evolve(ImageData.from_bytes(solid_png(4, 4)), width=688, height=1024)
     assert plan(images=(portrait,)).calls[0].aspect_ratio == "2:3"
-    wide = ImageData.from_bytes(solid_png(4, 4), size=(1920, 1080))
+    wide = attrs.evolve(ImageData.from_bytes(solid_png(4, 4)), width=1920, height=1080)
     result = plan(images=(wide,))
     assert result.calls[0].aspect_ratio == "16:9" and result.warnings == ()
     # An explicit orientation still wins, and an input of unknown size falls back to square.
