@@ -101,8 +101,6 @@ def blocked_reason(address: IPAddress) -> str | None:
     for reason, networks in _BLOCKED:
         if any(address in net for net in networks if net.version == address.version):
             return reason
-    if address.is_multicast:
-        return "multicast"
     if not address.is_global:
         return "reserved"
     return None
@@ -141,8 +139,6 @@ class SafeUrlFetcher:
                 return await self._follow(url, field)
         except TimeoutError:
             raise self._refuse(field, f"timed out after {self.timeout_s:g} s", "timeout") from None
-
-    fetch = __call__
 
     async def aclose(self) -> None:
         if self._client is not None:

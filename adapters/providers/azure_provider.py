@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from adapters.providers.openai_catalog import azure_catalog
-from adapters.providers.openai_common import OpenAIImagesAdapter
+from adapters.providers.openai_common import OpenAIImagesAdapter, without_openai_account_headers
 from domain.catalog import ModelSpec
 from domain.errors import AppError, AuthFailed, ProviderNotConfigured
 
@@ -81,7 +81,7 @@ class AzureOpenAIImageProvider(OpenAIImagesAdapter):
         ad_token: str | None = None,
         use_entra_id: bool = False,
         token_provider: TokenProvider | None = None,
-        deployments: str | Mapping[str, str] | None = None,
+        deployments: str | None = None,
         timeout_s: float = 300.0,
         http_client: httpx2.AsyncClient | None = None,
     ) -> None:
@@ -94,10 +94,7 @@ class AzureOpenAIImageProvider(OpenAIImagesAdapter):
         self._token_provider = token_provider
         self._http_client = http_client
         self._credential: Any = None
-        if isinstance(deployments, Mapping):
-            self.deployments, self._malformed = dict(deployments), []
-        else:
-            self.deployments, self._malformed = parse_deployments(deployments)
+        self.deployments, self._malformed = parse_deployments(deployments)
 
     def wire_model(self, spec: ModelSpec) -> str:
         return self.deployments.get(spec.model, spec.model)
@@ -116,17 +113,14 @@ class AzureOpenAIImageProvider(OpenAIImagesAdapter):
                 provider=self.provider_id,
                 missing=["AZURE_OPENAI_DEPLOYMENTS"],
             )
-        from openai import AsyncAzureOpenAI, Omit
+        from openai import AsyncAzureOpenAI
 
-        # The SDK would add OPENAI_ORG_ID / OPENAI_PROJECT_ID from the environment: they are
-        # the OpenAI vendor's settings and must not travel to Azure.
-        not_openai: dict[str, Any] = {"OpenAI-Organization": Omit(), "OpenAI-Project": Omit()}
         return AsyncAzureOpenAI(
             azure_endpoint=self._endpoint,
             api_version=self._api_version,
             max_retries=0,  # application.retry is the one retry policy
             timeout=self.timeout_s,
-            default_headers=not_openai,
+            default_headers=without_openai_account_headers(),
             http_client=self._http_client,
             **self._credentials(),
         )

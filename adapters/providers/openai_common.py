@@ -1,5 +1,6 @@
 """What the OpenAI and Azure OpenAI adapters share: the request they send, the answer they read,
 and the translation of SDK exceptions into :mod:`domain.errors` (facts: providers.md §1, §2, §7).
+OpenRouter, also reached through the OpenAI SDK, shares the headers it must not send.
 
 The ``openai`` SDK (and Pillow, through the image helpers) is imported only when a call is made.
 """
@@ -13,7 +14,7 @@ from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from adapters.imaging import encode, image_size, open_image
+from adapters.imaging import COMMON_INPUT_TYPES, as_accepted, image_size
 from adapters.masks import openai_mask
 from adapters.providers.openai_catalog import wire_rules
 from adapters.providers.openai_errors import content_block, retry_after
@@ -72,11 +73,18 @@ def edit_kwargs(request: ProviderRequest, model: str, accepted: frozenset[str]) 
     return kwargs
 
 
+def without_openai_account_headers() -> dict[str, Any]:
+    """Headers for another vendor reached through the OpenAI SDK. The SDK would add
+    OPENAI_ORG_ID / OPENAI_PROJECT_ID from the environment: they are the OpenAI vendor's
+    settings and must not travel anywhere else."""
+    from openai import Omit
+
+    return {"OpenAI-Organization": Omit(), "OpenAI-Project": Omit()}
+
+
 def _input_file(image: ImageData, index: int, accepted: frozenset[str]) -> tuple[str, bytes, str]:
-    if image.media_type in accepted:
-        return f"image-{index + 1}.{extension_for(image.media_type)}", image.data, image.media_type
-    png = encode(open_image(image.data).convert("RGBA"), "png")  # e.g. a GIF: its first frame
-    return f"image-{index + 1}.png", png, "image/png"
+    image = as_accepted(image, accepted)  # e.g. a GIF: its first frame, as PNG
+    return f"image-{index + 1}.{extension_for(image.media_type)}", image.data, image.media_type
 
 
 def to_result(
@@ -158,7 +166,7 @@ class OpenAIImagesAdapter(ImageProvider):
     provider_id: str
     vendor: str
     credential_hint: str
-    input_media_types: frozenset[str] = frozenset({"image/png", "image/jpeg", "image/webp"})
+    input_media_types: frozenset[str] = COMMON_INPUT_TYPES
 
     def __init__(self, catalog: Sequence[ModelSpec], *, timeout_s: float, secrets: Sequence[str]) -> None:
         self._catalog = tuple(catalog)

@@ -20,22 +20,16 @@ from typing import Any
 
 from attrs import frozen
 
+from adapters.providers.openrouter_catalog import ALL_FORMATS, OPENAI_QUALITIES, PROVIDER_ID, TIERS_1K_2K_4K
 from application.policy import ratio_value
 from domain.catalog import GENERATE_AND_EDIT, ModelSpec
 from domain.errors import AppError, InvalidRequest
-from domain.options import Operation, OutputFormat, Quality, SizeTier
+from domain.options import Operation, OutputFormat, SizeTier
 
 log = logging.getLogger(__name__)
 
 FetchListing = Callable[[], Awaitable[object]]
 
-# Resolution labels of the image API, per tier; "512" only stands in when nothing larger exists.
-_TIER_LABELS: tuple[tuple[SizeTier, str], ...] = ((SizeTier.S, "1K"), (SizeTier.M, "2K"), (SizeTier.L, "4K"))
-_QUALITY_VALUES: tuple[tuple[Quality, str], ...] = (
-    (Quality.DRAFT, "low"),
-    (Quality.STANDARD, "medium"),
-    (Quality.HIGH, "high"),
-)
 _MAX_N = 10  # the image API's own upper bound for n
 _MAX_REFERENCES = 16  # the image API's own upper bound for input_references
 
@@ -94,7 +88,8 @@ def _ratios(descriptor: Mapping[str, Any] | None) -> tuple[str, ...]:
 
 def _size_tiers(descriptor: Mapping[str, Any] | None) -> dict[SizeTier, str]:
     labels = _enum_values(descriptor) or ()
-    tiers = {tier: label for tier, label in _TIER_LABELS if label in labels}
+    # "512" only stands in when nothing larger exists.
+    tiers = {tier: label for tier, label in TIERS_1K_2K_4K.items() if label in labels}
     if not tiers and "512" in labels:
         tiers[SizeTier.S] = "512"
     return tiers or {SizeTier.S: "1K"}
@@ -102,7 +97,7 @@ def _size_tiers(descriptor: Mapping[str, Any] | None) -> dict[SizeTier, str]:
 
 def _formats(descriptor: Mapping[str, Any] | None) -> tuple[OutputFormat, ...]:
     listed = _enum_values(descriptor) or ()
-    found = tuple(f for f in (OutputFormat.PNG, OutputFormat.WEBP, OutputFormat.JPEG) if f.value in listed)
+    found = tuple(f for f in ALL_FORMATS if f.value in listed)
     return found or (OutputFormat.PNG,)
 
 
@@ -127,7 +122,7 @@ def model_from_listing(item: Mapping[str, Any]) -> DiscoveredModel | None:
     quality = _descriptor(params, "quality")
     name = item.get("name") if isinstance(item.get("name"), str) else model_id
     spec = ModelSpec(
-        provider="openrouter",
+        provider=PROVIDER_ID,
         model=model_id,
         family=model_id.split("/", 1)[0],
         description=f"{name} (listed live by OpenRouter's image API).",
@@ -140,7 +135,7 @@ def model_from_listing(item: Mapping[str, Any]) -> DiscoveredModel | None:
         output_formats=formats,
         aspect_ratios=_ratios(_descriptor(params, "aspect_ratio")),
         size_tiers=_size_tiers(_descriptor(params, "resolution")),
-        qualities={q: v for q, v in _QUALITY_VALUES if _accepts(quality, v)},
+        qualities={q: v for q, v in OPENAI_QUALITIES.items() if _accepts(quality, v)},
         discovered=True,
     )
     return DiscoveredModel(spec=spec, parameters=frozenset(params))

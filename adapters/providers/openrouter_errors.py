@@ -14,6 +14,7 @@ from typing import Any
 
 from attrs import field, frozen
 
+from adapters.providers.openrouter_catalog import PROVIDER_ID as PROVIDER
 from adapters.vendor_errors import retry_after_header
 from domain.errors import (
     AppError,
@@ -30,7 +31,6 @@ from domain.errors import (
     UnsupportedOption,
 )
 
-PROVIDER = "openrouter"
 BLOCKED_TYPES = frozenset(
     {"content_policy_violation", "content_filter", "refusal", "moderation", "guardrail", "safety"}
 )

@@ -22,7 +22,15 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from adapters.providers.openrouter_catalog import CHAT_ROUTE, Api, Route, openrouter_catalog, route_for
+from adapters.providers.openai_common import without_openai_account_headers
+from adapters.providers.openrouter_catalog import (
+    CHAT_ROUTE,
+    PROVIDER_ID,
+    Api,
+    Route,
+    openrouter_catalog,
+    route_for,
+)
 from adapters.providers.openrouter_discovery import OpenRouterModelDiscovery, merge_catalog
 from adapters.providers.openrouter_errors import ErrorContext, error_from_body, translate_sdk_error
 from adapters.providers.openrouter_wire import (
@@ -65,7 +73,7 @@ class OpenRouterSettings(Protocol):
 class OpenRouterImageProvider(ImageProvider):
     """Generates and edits images on OpenRouter; ``models()`` adds the live listing to the catalog."""
 
-    provider_id = "openrouter"
+    provider_id = PROVIDER_ID
 
     def __init__(
         self,
@@ -117,17 +125,14 @@ class OpenRouterImageProvider(ImageProvider):
     def _sdk(self) -> AsyncOpenAI:
         """One client for every call, built on first use so that start-up never imports the SDK."""
         if self._client is None:
-            from openai import AsyncOpenAI, Omit
+            from openai import AsyncOpenAI
 
-            # The SDK would add OPENAI_ORG_ID / OPENAI_PROJECT_ID from the environment: they are
-            # the OpenAI vendor's settings and must not travel to OpenRouter.
-            not_openai: dict[str, Any] = {"OpenAI-Organization": Omit(), "OpenAI-Project": Omit()}
             self._client = AsyncOpenAI(
                 api_key=self._api_key,
                 base_url=self._base_url,
                 max_retries=0,
                 timeout=self._timeout_s,
-                default_headers=not_openai | self._headers,
+                default_headers=without_openai_account_headers() | self._headers,
                 http_client=self._http_client,
             )
         return self._client
@@ -193,17 +198,21 @@ class OpenRouterImageProvider(ImageProvider):
         )
 
     async def _via_chat(self, request: ProviderRequest, route: Route) -> ProviderResult:
+        # Built once (base64 of every input image), whatever n: off the event loop.
+        arguments = await asyncio.to_thread(chat_arguments, request, route)
         if request.n == 1:
-            return await self._chat_once(request, route)
+            return await self._chat_once(request, arguments)
         # One image per chat request: n > 1 (only for a model that fell back here) runs in parallel.
         outcomes = await asyncio.gather(
-            *(self._chat_once(request, route) for _ in range(request.n)), return_exceptions=True
+            *(self._chat_once(request, arguments) for _ in range(request.n)), return_exceptions=True
         )
         return merge_results(outcomes, request.n)
 
-    async def _chat_once(self, request: ProviderRequest, route: Route) -> ProviderResult:
+    async def _chat_once(
+        self, request: ProviderRequest, arguments: tuple[list[dict[str, Any]], dict[str, Any]]
+    ) -> ProviderResult:
         ctx = self._context(request, Api.CHAT.value)
-        messages, extra_body = await asyncio.to_thread(chat_arguments, request, route)
+        messages, extra_body = arguments
         try:
             completion = await self._sdk().chat.completions.create(
                 model=request.model,

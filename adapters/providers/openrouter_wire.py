@@ -15,13 +15,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from adapters.imaging import as_accepted, image_size
+from adapters.providers.openrouter_catalog import PROVIDER_ID as PROVIDER
 from adapters.providers.openrouter_catalog import Route
 from adapters.providers.openrouter_errors import ErrorContext, error_from_body
 from domain.errors import AppError, ContentBlocked, InvalidRequest, NoImage
 from domain.images import GeneratedImage, ImageData, ProviderResult, Usage
 from domain.normalized import ProviderRequest
 
-PROVIDER = "openrouter"
 # Keys always sent to the image API; for a discovered model, the others only when it lists them.
 ALWAYS_SENT = frozenset({"model", "prompt", "input_references"})
 
