@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.transport == "stdio":
         # Start-up is felt on every host session: pydantic and the settings are imported and
-        # validated inside the garbage-collector pause that covers the server build.
+        # validated with the garbage collector paused, as the server build is (serve_stdio).
         from entrypoints.stdio_server import serve_stdio, start_up_heap
 
         with start_up_heap():

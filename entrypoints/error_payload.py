@@ -42,17 +42,19 @@ HTTP_STATUS: dict[str, int] = {
 }
 
 
-def validation_message(error: PydanticValidationError) -> tuple[str, list[dict[str, Any]]]:
+def validation_message(
+    error: PydanticValidationError, subject: str = "arguments", root: str = "arguments"
+) -> tuple[str, list[dict[str, Any]]]:
     """A short message and per-field problems, without echoing the input values (which may
-    be megabytes of base64 or a secret)."""
+    be megabytes of base64 or a secret). ``root`` names a problem of the whole input."""
     # The full path (images.0, not 0): FastMCP and pydantic models both start it with the
     # argument's own name.
     problems = [
-        {"field": ".".join(str(p) for p in item["loc"]) or "arguments", "problem": item["msg"]}
+        {"field": ".".join(str(p) for p in item["loc"]) or root, "problem": item["msg"]}
         for item in error.errors(include_input=False, include_url=False)
     ]
     text = "; ".join(f"{p['field']}: {p['problem']}" for p in problems[:5])
-    return f"Invalid arguments: {text}.", problems
+    return f"Invalid {subject}: {text}.", problems
 
 
 def error_payload(exc: BaseException) -> dict[str, Any]:

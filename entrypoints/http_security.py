@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from domain.errors import AppError
 from entrypoints.error_payload import HTTP_STATUS, error_payload
-from entrypoints.settings import Settings
+from entrypoints.settings import Settings, split_list
 
 REALM = "image-gen-mcp"
 MCP_PATHS = ("/mcp", "/sse", "/messages")
@@ -78,12 +78,21 @@ def _response_headers(payload: dict[str, Any], headers: dict[str, str] | None) -
 
 
 def error_response(
-    exc: BaseException, status: int | None = None, headers: dict[str, str] | None = None
+    exc: BaseException,
+    status: int | None = None,
+    headers: dict[str, str] | None = None,
+    *,
+    jsonrpc: bool = False,
 ) -> JSONResponse:
-    """The coded JSON error for ``exc``; ``Retry-After`` when its details carry ``retry_after``."""
+    """The coded JSON error for ``exc``; ``Retry-After`` when its details carry ``retry_after``.
+    ``jsonrpc`` wraps it as a JSON-RPC error (our payload in ``error.data``)."""
     payload = error_payload(exc)
+    body: dict[str, Any] = payload
+    if jsonrpc:
+        message = f"[{payload['code']}] {payload['message']}"
+        body = {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message, "data": payload}}
     status = status or HTTP_STATUS.get(payload["code"], 500)
-    return JSONResponse(payload, status_code=status, headers=_response_headers(payload, headers))
+    return JSONResponse(body, status_code=status, headers=_response_headers(payload, headers))
 
 
 async def refuse(
@@ -96,25 +105,14 @@ async def refuse(
 ) -> None:
     """Send the coded refusal. On the MCP endpoints it is wrapped as a JSON-RPC error (our
     payload in ``error.data``), which MCP clients surface instead of a bare HTTP status."""
-    payload = error_payload(exc)
-    body: dict[str, Any] = payload
-    if _request_path(scope).startswith(MCP_PATHS):
-        message = f"[{payload['code']}] {payload['message']}"
-        body = {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message, "data": payload}}
-    status = status or HTTP_STATUS.get(payload["code"], 500)
-    response = JSONResponse(body, status_code=status, headers=_response_headers(payload, headers))
-    await response(scope, receive, send)
+    mcp = _request_path(scope).startswith(MCP_PATHS)
+    await error_response(exc, status, headers, jsonrpc=mcp)(scope, receive, send)
 
 
 async def close_websocket(receive: Receive, send: Send) -> None:
     """Refuse a WebSocket handshake (the server answers it with 403)."""
     await receive()  # websocket.connect
     await send({"type": "websocket.close", "code": 1008, "reason": ""})
-
-
-def split_list(raw: str | None) -> list[str]:
-    """``"a, b,,c"`` → ``["a", "b", "c"]``."""
-    return [part.strip() for part in (raw or "").split(",") if part.strip()]
 
 
 def _request_path(scope: Scope) -> str:

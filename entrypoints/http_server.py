@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Literal
 
 from mcp.server.transport_security import RequestBodyLimitMiddleware
@@ -30,12 +29,11 @@ from entrypoints.http_security import (
     configured_tokens,
     error_response,
     is_loopback,
-    split_list,
 )
-from entrypoints.mcp_server import build_mcp_server
+from entrypoints.mcp_server import build_mcp_server, server_version
 from entrypoints.rest_api import RestApi
 from entrypoints.rest_schema import openapi_document
-from entrypoints.settings import Settings
+from entrypoints.settings import Settings, split_list
 
 log = logging.getLogger("image_gen_mcp")
 
@@ -113,7 +111,8 @@ def build_http_app(container: Container, transport: Transport = "http") -> Starl
     mcp_app.add_exception_handler(HTTPException, _coded_http_exception)
     rest = RestApi(container)
     tokens = configured_tokens(settings)
-    document = openapi_document(rest.provider_ids, auth=bool(tokens), version=_version())
+    bodies = (rest.generate_body, rest.edit_body)
+    document = openapi_document(bodies, rest.provider_ids, auth=bool(tokens), version=server_version())
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -169,13 +168,6 @@ def build_http_app(container: Container, transport: Transport = "http") -> Starl
     )
     app.state.container = container
     return app
-
-
-def _version() -> str:
-    try:
-        return version("image-gen-mcp")
-    except PackageNotFoundError:
-        return "0+unknown"
 
 
 def _security_summary(settings: Settings) -> dict[str, Any]:

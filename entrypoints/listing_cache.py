@@ -42,12 +42,9 @@ CACHEABLE_METHODS = frozenset(
 )  # fmt: skip
 
 # Settings that cannot change what the server lists: where images go, and where this cache is.
-# Secrets are reduced to whether they are set; their values never reach the fingerprint.
+# Secrets (SECRET_FIELDS) are reduced to whether they are set; their values never reach the
+# fingerprint.
 _UNLISTED_SETTINGS = frozenset({"output_dir", "cache_dir", "fast_start"})
-_SECRET_SETTINGS = frozenset(
-    {"openai_api_key", "azure_openai_api_key", "azure_openai_ad_token", "gemini_api_key",
-     "openrouter_api_key", "auth_tokens"}
-)  # fmt: skip
 
 # The code that shapes the listings: this project's layers, and the frameworks that render them.
 _LAYERS = ("domain", "application", "adapters", "entrypoints")
@@ -60,9 +57,11 @@ _CACHE_FILE = re.compile(r"[0-9a-f]{32}\.json")  # what fingerprint() names: not
 
 def settings_fingerprint(settings: Settings) -> dict[str, Any]:
     """The settings that can change a listing, as plain JSON values (secrets as booleans)."""
+    from entrypoints.settings import SECRET_FIELDS  # loaded already: the settings are built
+
     values = settings.model_dump(mode="json")
     return {
-        name: (value is not None) if name in _SECRET_SETTINGS else value
+        name: (value is not None) if name in SECRET_FIELDS else value
         for name, value in sorted(values.items())
         if name not in _UNLISTED_SETTINGS
     }

@@ -43,7 +43,8 @@ a stable `code`. Options a model cannot honour exactly are remapped and reported
 `warnings`; pass strict=true to get an error instead."""
 
 
-def _version() -> str:
+def server_version() -> str:
+    """The installed package's version (reported as serverInfo and in the OpenAPI document)."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -106,7 +107,7 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
     mcp = FastMCP(
         SERVER_NAME,
         instructions=INSTRUCTIONS,
-        version=_version(),
+        version=server_version(),
         middleware=[CodedErrors()],
         mask_error_details=True,
     )

@@ -23,14 +23,14 @@ from domain.errors import AppError, ImageNotFound, InvalidRequest
 from domain.images import ImageRequest, StoredImage
 from domain.media import extension_for
 from entrypoints.container import Container
+from entrypoints.error_payload import validation_message
 from entrypoints.http_security import error_response
 from entrypoints.presentation import InlineRenderer, stored_preview, structured_result
-from entrypoints.rest_schema import EditBody, GenerateBody, body_models
+from entrypoints.rest_schema import DEFAULT_LIST, MAX_LIST, EditBody, GenerateBody, body_models
 from entrypoints.settings import InlineMode, Settings
 from entrypoints.stored_records import stored_summary
 
 Handler = Callable[[Request], Awaitable[Response]]
-MAX_LIST = 200
 # How often a running generation checks that its REST client is still there.
 DISCONNECT_POLL_S = 0.25
 T = TypeVar("T")
@@ -47,14 +47,8 @@ class MalformedBody(InvalidRequest):
 
 
 def _invalid_body(exc: PydanticValidationError) -> InvalidRequest:
-    # Field paths in full (images.0, not 0) and never the input values: they may be
-    # megabytes of base64.
-    problems = [
-        {"field": ".".join(str(p) for p in item["loc"]) or "body", "problem": item["msg"]}
-        for item in exc.errors(include_input=False, include_url=False)
-    ]
-    text = "; ".join(f"{p['field']}: {p['problem']}" for p in problems[:5])
-    return InvalidRequest(f"Invalid request body: {text}.", problems=problems)
+    message, problems = validation_message(exc, subject="request body", root="body")
+    return InvalidRequest(message, problems=problems)
 
 
 def coded(handler: Handler) -> Handler:
@@ -191,7 +185,7 @@ class RestApi:
         return JSONResponse({"ok": True, **report})
 
     async def recent(self, request: Request) -> Response:
-        raw = request.query_params.get("limit", "50")
+        raw = request.query_params.get("limit", str(DEFAULT_LIST))
         if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIST:
             raise InvalidRequest(f"limit must be an integer from 1 to {MAX_LIST}.", option="limit")
         records = await self.store.list_recent(int(raw))

@@ -63,6 +63,11 @@ class EditBody(GenerateBody):
     mask: P.Mask = None
 
 
+# GET /v1/images?limit=: how many records at most, and when the query does not say.
+MAX_LIST = 200
+DEFAULT_LIST = 50
+
+
 def body_models(provider_ids: tuple[str, ...]) -> tuple[type[GenerateBody], type[EditBody]]:
     """The two body models with ``provider`` an enum of the ids this server knows."""
     provider: Any = (
@@ -164,9 +169,16 @@ _ERROR_STATUSES = {
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}
 
 
-def openapi_document(provider_ids: tuple[str, ...], *, auth: bool, version: str) -> dict[str, Any]:
-    """The OpenAPI 3.1 description of the REST API and the health probes."""
-    generate, edit = body_models(provider_ids)
+def openapi_document(
+    bodies: tuple[type[GenerateBody], type[EditBody]],
+    provider_ids: tuple[str, ...],
+    *,
+    auth: bool,
+    version: str,
+) -> dict[str, Any]:
+    """The OpenAPI 3.1 description of the REST API and the health probes; ``bodies`` are the
+    models ``body_models`` built for ``provider_ids``."""
+    generate, edit = bodies
     keys, top = models_json_schema(
         [
             (generate, "validation"),
@@ -217,7 +229,7 @@ def openapi_document(provider_ids: tuple[str, ...], *, auth: bool, version: str)
         return {"get": {"operationId": op_id, "summary": summary, "security": [], "responses": responses}}
 
     capabilities = json_body(ref(CapabilitiesBody, "serialization"), "Capabilities.")
-    limit = {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}
+    limit = {"type": "integer", "minimum": 1, "maximum": MAX_LIST, "default": DEFAULT_LIST}
     listing = json_body(ref(ImageList, "serialization"), "Images, newest first.")
     document: dict[str, Any] = {
         "openapi": "3.1.0",

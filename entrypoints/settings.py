@@ -35,6 +35,14 @@ def _env(*names: str) -> AliasChoices:
     return AliasChoices(*names)
 
 
+# Settings that hold secrets: kept as SecretStr, scrubbed from logs, and reduced to "set or
+# not" wherever settings are fingerprinted.
+SECRET_FIELDS = (
+    "openai_api_key", "azure_openai_api_key", "azure_openai_ad_token", "gemini_api_key",
+    "openrouter_api_key", "auth_tokens",
+)  # fmt: skip
+
+
 class Settings(BaseSettings):
     """Everything configurable. Build it in ``main()`` or a test fixture, never at import."""
 
@@ -162,10 +170,7 @@ class Settings(BaseSettings):
         default_factory=_default_cache_dir, validation_alias=_env("IMAGE_GEN_MCP_CACHE_DIR")
     )
 
-    @field_validator(
-        "openai_api_key", "azure_openai_api_key", "azure_openai_ad_token", "gemini_api_key",
-        "openrouter_api_key", "auth_tokens", mode="before",
-    )  # fmt: skip
+    @field_validator(*SECRET_FIELDS, mode="before")
     @classmethod
     def _strip_secret(cls, value: object) -> object:
         # A key pasted with a line ending (a CRLF .env file) must be the key the SDKs send, and
@@ -176,14 +181,18 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Every secret value configured, so log filters and tests can check none leaks."""
-        values = [
-            self.openai_api_key, self.azure_openai_api_key, self.azure_openai_ad_token,
-            self.gemini_api_key, self.openrouter_api_key,
-        ]  # fmt: skip
-        found = [v.get_secret_value() for v in values if v is not None]
-        if self.auth_tokens is not None:
-            found.extend(t.strip() for t in self.auth_tokens.get_secret_value().split(","))
+        found: list[str] = []
+        for name in SECRET_FIELDS:
+            value: SecretStr | None = getattr(self, name)
+            if value is not None:
+                raw = value.get_secret_value()
+                found.extend(split_list(raw) if name == "auth_tokens" else [raw])
         return [s for s in found if s]
+
+
+def split_list(raw: str | None) -> list[str]:
+    """``"a, b,,c"`` → ``["a", "b", "c"]``."""
+    return [part.strip() for part in (raw or "").split(",") if part.strip()]
 
 
 def parse_pairs(raw: str | None) -> dict[str, str]:
