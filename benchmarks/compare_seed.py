@@ -31,6 +31,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -101,24 +103,32 @@ def _checked(line: str) -> str:
     return line
 
 
-def per_call_and_size(server: str, command: list[str], calls: int) -> dict[str, Any]:
-    with FakeOpenAI(latency=0.0) as vendor, tempfile.TemporaryDirectory(prefix="seed-compare-") as tmp:
+@contextmanager
+def _session(command: list[str], latency: float) -> Iterator[tuple[StdioSession, Path]]:
+    """A server spawned against a loopback OpenAI vendor answering after ``latency`` seconds,
+    its session opened; and the temporary folder it works in."""
+    with FakeOpenAI(latency=latency) as vendor, tempfile.TemporaryDirectory(prefix="seed-compare-") as tmp:
         env = clean_env(
             OPENAI_API_KEY="sk-bench", OPENAI_BASE_URL=vendor.base_url,
             IMAGE_GEN_MCP_OUTPUT_DIR=str(Path(tmp) / "out"), TMPDIR=tmp,
         )  # fmt: skip
         with StdioSession(command, env, tmp) as session:
             session.open()
-            square = _arguments(server, "square", "a lighthouse at dusk", Path(tmp) / "images")
-            for _ in range(3):
-                _checked(session.call("generate_image", square))
-            samples, size_1024 = [], 0
-            for _ in range(calls):
-                start = time.perf_counter()
-                size_1024 = len(_checked(session.call("generate_image", square)))
-                samples.append(time.perf_counter() - start)
-            wide = _arguments(server, "landscape", "a harbour at dawn", Path(tmp) / "images")
-            size_1536 = len(_checked(session.call("generate_image", wide)))
+            yield session, Path(tmp)
+
+
+def per_call_and_size(server: str, command: list[str], calls: int) -> dict[str, Any]:
+    with _session(command, latency=0.0) as (session, tmp):
+        square = _arguments(server, "square", "a lighthouse at dusk", tmp / "images")
+        for _ in range(3):
+            _checked(session.call("generate_image", square))
+        samples, size_1024 = [], 0
+        for _ in range(calls):
+            start = time.perf_counter()
+            size_1024 = len(_checked(session.call("generate_image", square)))
+            samples.append(time.perf_counter() - start)
+        wide = _arguments(server, "landscape", "a harbour at dawn", tmp / "images")
+        size_1536 = len(_checked(session.call("generate_image", wide)))
     return {
         "per_call": summarize(samples),
         "result_chars_1024": size_1024,
@@ -127,20 +137,14 @@ def per_call_and_size(server: str, command: list[str], calls: int) -> dict[str, 
 
 
 def concurrency(server: str, command: list[str], calls: int = 16, latency: float = 1.0) -> dict[str, Any]:
-    with FakeOpenAI(latency=latency) as vendor, tempfile.TemporaryDirectory(prefix="seed-compare-") as tmp:
-        env = clean_env(
-            OPENAI_API_KEY="sk-bench", OPENAI_BASE_URL=vendor.base_url,
-            IMAGE_GEN_MCP_OUTPUT_DIR=str(Path(tmp) / "out"), TMPDIR=tmp,
-        )  # fmt: skip
-        with StdioSession(command, env, tmp) as session:
-            session.open()
-            _checked(session.call("generate_image", _arguments(server, "square", "warm-up", Path(tmp) / "i")))
-            batch = [_arguments(server, "square", f"scene {i}", Path(tmp) / "i") for i in range(calls)]
-            start = time.perf_counter()
-            for line in session.call_many("generate_image", batch):
-                _checked(line)
-            wall = time.perf_counter() - start
-            rss = session.peak_rss_mb()
+    with _session(command, latency) as (session, tmp):
+        _checked(session.call("generate_image", _arguments(server, "square", "warm-up", tmp / "i")))
+        batch = [_arguments(server, "square", f"scene {i}", tmp / "i") for i in range(calls)]
+        start = time.perf_counter()
+        for line in session.call_many("generate_image", batch):
+            _checked(line)
+        wall = time.perf_counter() - start
+        rss = session.peak_rss_mb()
     return {"calls": calls, "vendor_latency_s": latency, "wall_s": wall, "peak_rss_mb": rss}
 
 

@@ -26,7 +26,6 @@ import base64
 import hashlib
 import json
 import os
-import socket
 import struct
 import subprocess
 import tempfile
@@ -36,16 +35,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from stdio_client import environ_without_server_settings, free_port
+
 REPO = Path(__file__).resolve().parent.parent
-VENDOR_PREFIXES = (
-    "IMAGE_GEN_MCP_",
-    "OPENAI_",
-    "AZURE_OPENAI_",
-    "GEMINI_",
-    "GOOGLE_",
-    "VERTEX_",
-    "OPENROUTER_",
-)
 VENDORS = ("openai", "azure", "gemini", "vertex", "openrouter")
 SHAPES = {"square": 1.0, "portrait": 2 / 3, "landscape": 3 / 2}
 TOKEN = "dev-token"  # noqa: S105 - a throwaway token for a loopback server
@@ -74,7 +66,10 @@ class Inspector:
 
     def __init__(self, tools: Path, target: list[str], era: str, extra: list[str], cwd: Path) -> None:
         self.binary = tools / "npm24" / "node_modules" / ".bin" / "mcp-inspector"
-        self.env = {**clean_env(), "PATH": f"{tools / 'node24bin'}:{os.environ.get('PATH', '')}"}
+        self.env = {
+            **environ_without_server_settings(),
+            "PATH": f"{tools / 'node24bin'}:{os.environ.get('PATH', '')}",
+        }
         self.target, self.era, self.extra, self.cwd = target, era, extra, cwd
 
     def run(self, *args: str) -> tuple[int, Any, str]:
@@ -94,16 +89,6 @@ class Inspector:
             "--method", "tools/call", "--tool-name", tool, "--tool-args-json", json.dumps(arguments)
         )
         return rc, result or {}
-
-
-def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(VENDOR_PREFIXES)}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def png_size(path: str) -> tuple[int, int] | None:
@@ -294,7 +279,11 @@ def check_refusals(c: Checks, tools: Path, url: str, work: Path) -> None:
 
 
 def start_http(server: str, port: int, out: Path, work: Path, token: bool) -> subprocess.Popen[bytes]:
-    env = {**clean_env(), "IMAGE_GEN_MCP_OUTPUT_DIR": str(out), "IMAGE_GEN_MCP_FAKE_PROVIDER": "true"}
+    env = {
+        **environ_without_server_settings(),
+        "IMAGE_GEN_MCP_OUTPUT_DIR": str(out),
+        "IMAGE_GEN_MCP_FAKE_PROVIDER": "true",
+    }
     if token:
         env["IMAGE_GEN_MCP_AUTH_TOKENS"] = TOKEN
     log = (work / f"http-{port}.log").open("wb")
@@ -320,7 +309,7 @@ def run_conformance(c: Checks, tools: Path, server: str, out: Path, work: Path) 
     """The scenarios that apply to any server (the rest need fixture tools we do not have)."""
     port = free_port()
     proc = start_http(server, port, out, work, token=False)  # the suite cannot send a token
-    env = {**clean_env(), "PATH": f"{tools / 'node24bin'}:{os.environ.get('PATH', '')}"}
+    env = {**environ_without_server_settings(), "PATH": f"{tools / 'node24bin'}:{os.environ.get('PATH', '')}"}
     try:
         for scenario in (
             "server-initialize",

@@ -24,9 +24,7 @@ import argparse
 import asyncio
 import base64
 import json
-import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,22 +37,15 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from stdio_client import environ_without_server_settings, free_port  # noqa: E402
+
 from adapters.png import solid_png  # noqa: E402 -- after the path fix above
 from domain.errors import ERROR_CODES  # noqa: E402
 from domain.media import sniff_media_type  # noqa: E402
 
-VENDOR_PREFIXES = (
-    "IMAGE_GEN_MCP_", "OPENAI_", "AZURE_OPENAI_", "GEMINI_", "GOOGLE_", "VERTEX_", "OPENROUTER_",
-)  # fmt: skip
 IMAGE_SUFFIXES = (".png", ".jpg", ".webp", ".gif")
 SIDECARS = tuple(f"{suffix}.json" for suffix in IMAGE_SUFFIXES)
 PNG_URL = "data:image/png;base64," + base64.b64encode(solid_png(32, 32, (10, 120, 200, 255))).decode()
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def server_command() -> list[str]:
@@ -64,7 +55,7 @@ def server_command() -> list[str]:
 
 def start_server(port: int, output: Path, args: argparse.Namespace, log: Path) -> subprocess.Popen[bytes]:
     """Spawn the console script; its output goes to ``log`` (the child keeps the file open)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(VENDOR_PREFIXES)}
+    env = environ_without_server_settings()
     env.update(
         IMAGE_GEN_MCP_FAKE_PROVIDER="true",
         IMAGE_GEN_MCP_FAKE_LATENCY=str(args.latency),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import socket
 import subprocess
 import tempfile
 import threading
@@ -169,6 +170,24 @@ def time_to_tools_list(
             return listed, cpu, time.perf_counter() - start
     finally:
         watchdog.cancel()
+
+
+# Variables the server reads: a child started from the caller's own environment drops them.
+SERVER_PREFIXES = (
+    "IMAGE_GEN_MCP_", "OPENAI_", "AZURE_OPENAI_", "GEMINI_", "GOOGLE_", "VERTEX_", "OPENROUTER_",
+)  # fmt: skip
+
+
+def environ_without_server_settings() -> dict[str, str]:
+    """This process's environment minus every variable the server reads (keys included)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(SERVER_PREFIXES)}
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def clean_env(**extra: str) -> dict[str, str]:
