@@ -70,8 +70,10 @@ class FilesystemImageStore(ImageStore):
                 reason=type(exc).__name__,
             ) from None
 
-    def _target_dir(self, directory: str | None) -> Path:
-        root = self._real_root()
+    def _target_dir(self, directory: str | None, root: Path | None = None) -> Path:
+        """The folder to write to, inside ``root`` (the resolved output root, found here when
+        not given)."""
+        root = root or self._real_root()
         if not directory:
             return root
         if "\x00" in directory or len(directory) > 1024:
@@ -103,7 +105,8 @@ class FilesystemImageStore(ImageStore):
         return resolved
 
     def _save(self, image: GeneratedImage, directory: str | None, metadata: dict[str, Any]) -> StoredImage:
-        target = self._target_dir(directory)
+        root = self._real_root()  # once per save: it creates and resolves the folder
+        target = self._target_dir(directory, root)
         media_type = sniff_media_type(image.data) or image.media_type
         image_id = uuid.uuid4().hex
         created = datetime.now(UTC)
@@ -123,11 +126,11 @@ class FilesystemImageStore(ImageStore):
         sidecar = _record_json(record)
         try:
             target.mkdir(parents=True, exist_ok=True)
-            if not target.resolve().is_relative_to(self._real_root()):  # raced by a symlink
+            if not target.resolve().is_relative_to(root):  # raced by a symlink
                 raise InvalidRequest("directory left the output root.", option="directory")
             _atomic_write(path, image.data)
             _atomic_write(path.with_suffix(path.suffix + ".json"), sidecar)
-            index = self._real_root() / _INDEX
+            index = root / _INDEX
             index.mkdir(parents=True, exist_ok=True)
             _atomic_write(index / f"{image_id}.json", sidecar)
         except OSError as exc:
