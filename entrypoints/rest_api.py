@@ -203,7 +203,10 @@ class RestApi:
         preview = await stored_preview(data, record.media_type, self.settings)
         if preview is None:
             raise ImageNotFound("No preview fits the budget for this image.", image_id=image_id)
-        etag = f'"{record.sha256}-preview-{self.settings.preview_max_edge}"'
+        # Every setting stored_preview reads is in the tag: changing one changes the preview.
+        settings = self.settings
+        shape = f"{settings.preview_max_edge}-{settings.preview_budget_chars}-{settings.preview_format}"
+        etag = f'"{record.sha256}-preview-{shape}"'
         name = f"{record.id}-preview.{extension_for(preview.media_type)}"
         return self._bytes(request, preview.data, preview.media_type, etag, name)
 

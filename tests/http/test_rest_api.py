@@ -63,6 +63,17 @@ async def test_preview_is_a_small_jpeg(output_root: Path) -> None:
         assert decoded.format == "JPEG" and max(decoded.size) <= 128 < max(image["width"], image["height"])
 
 
+async def test_a_preview_made_with_other_settings_is_not_reported_unchanged(output_root: Path) -> None:
+    async with serving(make_app(output_root, IMAGE_GEN_MCP_PREVIEW_MAX_EDGE=128), headers=AUTH) as client:
+        image = (await generate(client, provider="fake", size="L")).json()["images"][0]
+        jpeg = await client.get(image["preview_href"])
+    assert jpeg.headers["content-type"] == "image/jpeg"
+    webp_app = make_app(output_root, IMAGE_GEN_MCP_PREVIEW_MAX_EDGE=128, IMAGE_GEN_MCP_PREVIEW_FORMAT="webp")
+    async with serving(webp_app, headers=AUTH) as client:
+        again = await client.get(image["preview_href"], headers={"If-None-Match": jpeg.headers["etag"]})
+    assert again.status_code == 200 and again.headers["content-type"] == "image/webp"
+
+
 async def test_inline_preview_is_only_sent_when_asked(client: httpx2.AsyncClient) -> None:
     image = (await generate(client, provider="fake", inline="preview")).json()["images"][0]
     assert image["inline"] in ("preview", "full")
