@@ -8,7 +8,7 @@ directly, as an MCP host spawns it. Two opening sequences are timed:
 
 Each is timed twice: on the first start of a configuration (an empty listing cache, so the
 answers wait for the MCP framework to load) and on later starts (the listing cache holds the
-answers of the previous start; see ``entrypoints/stdio_relay.py``). Every run also times spawn →
+answers of the previous start; see ``entrypoints/stdio/relay.py``). Every run also times spawn →
 the answer of a first tool call sent right after the list: that one always waits for the
 framework.
 
@@ -122,7 +122,7 @@ def import_profile(top: int = 25) -> str:
     code = (
         "import asyncio\n"
         "from entrypoints.settings import Settings\n"
-        "from entrypoints.stdio_server import build_stdio_server\n"
+        "from entrypoints.stdio.server import build_stdio_server\n"
         "server = build_stdio_server(Settings(_env_file=None))\n"
         "asyncio.run(server.list_tools())\n"
     )

@@ -25,9 +25,9 @@ from adapters.memory import FakeImageProvider
 from domain.images import GeneratedImage, ProviderResult, Usage
 from domain.normalized import ProviderRequest
 from entrypoints.container import Container, build_container
-from entrypoints.mcp_server import build_mcp_server
+from entrypoints.mcp.server import build_mcp_server
 from entrypoints.settings import Settings
-from entrypoints.stdio_server import start_up_heap
+from entrypoints.stdio.server import start_up_heap
 
 
 @functools.cache

@@ -34,7 +34,7 @@ from harness import (
 
 from adapters.filesystem_store import FilesystemImageStore
 from domain.images import GeneratedImage
-from entrypoints.previews import make_preview
+from entrypoints.mcp.previews import make_preview
 
 
 async def per_call(

@@ -78,13 +78,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.transport == "stdio":
         # Start-up is felt on every host session: pydantic and the settings are imported and
         # validated with the garbage collector paused, as the server build is (serve_stdio).
-        from entrypoints.stdio_server import serve_stdio, start_up_heap
+        from entrypoints.stdio.server import serve_stdio, start_up_heap
 
         with start_up_heap():
             settings = load_settings()
         serve_stdio(settings)
     else:
-        from entrypoints.http_server import serve_http
+        from entrypoints.http.app import serve_http
 
         settings = load_settings()
         serve_http(settings, args.transport, args.host, args.port, args.insecure_no_auth)

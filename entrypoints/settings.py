@@ -164,7 +164,7 @@ class Settings(BaseSettings):
         True,
         validation_alias=_env("IMAGE_GEN_MCP_FAST_START"),
         description="answer a stdio session's opening listings from the listing cache while "
-        "the MCP framework loads (see entrypoints/stdio_relay.py)",
+        "the MCP framework loads (see entrypoints/stdio/relay.py)",
     )
     cache_dir: Path = Field(
         default_factory=_default_cache_dir, validation_alias=_env("IMAGE_GEN_MCP_CACHE_DIR")

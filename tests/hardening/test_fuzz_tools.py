@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from adapters.png import solid_png
 from domain.errors import ERROR_CODES
 from entrypoints.container import build_container
-from entrypoints.mcp_server import build_mcp_server
+from entrypoints.mcp.server import build_mcp_server
 from tests.conftest import make_settings
 
 PNG = solid_png(12, 9)

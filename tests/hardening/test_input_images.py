@@ -20,7 +20,7 @@ from domain.errors import InvalidRequest
 from entrypoints.container import build_container
 from entrypoints.image_checks import verify_image
 from entrypoints.image_inputs import ImageInputReader
-from entrypoints.mcp_server import build_mcp_server
+from entrypoints.mcp.server import build_mcp_server
 from tests.conftest import make_settings
 
 PNG = solid_png(16, 12)

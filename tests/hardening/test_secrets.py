@@ -16,8 +16,8 @@ from domain.errors import ContentBlocked, ProviderUnavailable, RateLimited
 from entrypoints import log_redaction
 from entrypoints.cli import configure_logging
 from entrypoints.container import build_container, shutdown
-from entrypoints.error_payload import error_payload
-from entrypoints.mcp_server import build_mcp_server
+from entrypoints.mcp.error_payload import error_payload
+from entrypoints.mcp.server import build_mcp_server
 from tests.conftest import make_settings
 
 KEYS = {

@@ -20,7 +20,7 @@ from adapters.url_fetcher import SafeUrlFetcher, blocked_reason
 from domain.errors import InvalidRequest
 from entrypoints.container import build_container, shutdown
 from entrypoints.image_inputs import ImageInputReader
-from entrypoints.mcp_server import build_mcp_server
+from entrypoints.mcp.server import build_mcp_server
 from tests.conftest import make_settings
 
 PNG = solid_png(8, 8, (200, 30, 30, 255))

@@ -16,7 +16,7 @@ import httpx2
 from starlette.applications import Starlette
 
 from entrypoints.container import build_container
-from entrypoints.http_server import build_http_app
+from entrypoints.http.app import build_http_app
 from entrypoints.settings import Settings
 from tests.conftest import make_settings
 

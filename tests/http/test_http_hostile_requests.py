@@ -10,8 +10,8 @@ import httpx2
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
-from entrypoints.http_body_limit import BodyLimit
-from entrypoints.http_security import BearerAuth, HostOriginGuard
+from entrypoints.http.body_limit import BodyLimit
+from entrypoints.http.security import BearerAuth, HostOriginGuard
 from tests.http.helpers import AUTH, TOKEN
 
 

@@ -12,8 +12,8 @@ import pytest
 from fastmcp import Client
 from fastmcp.client.transports import StreamableHttpTransport
 
-from entrypoints.http_security import BearerAuth
-from entrypoints.http_server import serve_http
+from entrypoints.http.app import serve_http
+from entrypoints.http.security import BearerAuth
 from tests.http.helpers import (
     AUTH,
     BASE_URL,

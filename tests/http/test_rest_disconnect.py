@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from entrypoints.container import build_container
-from entrypoints.http_server import build_http_app
+from entrypoints.http.app import build_http_app
 from tests.http.helpers import TOKEN, http_settings, lifespan
 
 

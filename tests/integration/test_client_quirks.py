@@ -7,7 +7,7 @@ import json
 import pytest
 from fastmcp import Client
 
-from entrypoints.mcp_server import build_mcp_server
+from entrypoints.mcp.server import build_mcp_server
 
 
 @pytest.fixture

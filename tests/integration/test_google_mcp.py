@@ -22,7 +22,7 @@ from adapters.providers.gemini_provider import build_gemini_provider
 from adapters.providers.google_catalog import gemini_catalog, vertex_catalog
 from adapters.providers.vertex_provider import build_vertex_provider
 from entrypoints.container import build_container
-from entrypoints.mcp_server import build_mcp_server
+from entrypoints.mcp.server import build_mcp_server
 from tests.adapters.google_fakes import (
     ACCESS_TOKEN,
     FakeGoogle,

@@ -11,7 +11,7 @@ from fastmcp import Client
 
 from adapters.png import solid_png
 from entrypoints.container import build_container
-from entrypoints.mcp_server import build_mcp_server
+from entrypoints.mcp.server import build_mcp_server
 from tests.conftest import make_settings
 
 ERAS = ["auto", "legacy"]

@@ -16,7 +16,7 @@ from fastmcp import Client
 from PIL import Image
 
 from entrypoints.container import build_container, shutdown
-from entrypoints.mcp_server import build_mcp_server
+from entrypoints.mcp.server import build_mcp_server
 from tests.adapters.openai_fake import FakeImagesAPI
 from tests.conftest import make_settings
 

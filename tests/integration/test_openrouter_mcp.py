@@ -25,7 +25,7 @@ from adapters.png import solid_png
 from adapters.providers.openrouter_catalog import openrouter_catalog
 from adapters.providers.openrouter_provider import build_openrouter_provider
 from entrypoints.container import VENDORS, Container, build_container
-from entrypoints.mcp_server import build_mcp_server
+from entrypoints.mcp.server import build_mcp_server
 from tests.adapters.openrouter_fake import API_KEY, BASE_URL, FAILURES, FakeOpenRouter
 from tests.conftest import make_settings
 

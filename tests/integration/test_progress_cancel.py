@@ -9,7 +9,7 @@ import pytest
 from fastmcp import Client
 
 from entrypoints.container import build_container
-from entrypoints.mcp_server import build_mcp_server
+from entrypoints.mcp.server import build_mcp_server
 from tests.conftest import make_settings
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from fastmcp import Client
 
 from entrypoints.container import build_container
-from entrypoints.mcp_server import build_mcp_server
+from entrypoints.mcp.server import build_mcp_server
 from tests.conftest import make_settings
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "tool_schemas.json"

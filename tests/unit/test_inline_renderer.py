@@ -14,7 +14,7 @@ from application.retry import RetryPolicy
 from application.routing import ProviderRegistry
 from domain.errors import StorageFailed
 from domain.images import ImageRequest
-from entrypoints import presentation
+from entrypoints.mcp import presentation
 from entrypoints.settings import InlineMode, Settings
 
 # Larger than the preview edge, so every inline image is a re-encoded preview.

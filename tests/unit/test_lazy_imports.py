@@ -36,7 +36,7 @@ import asyncio, json, sys
 
 import entrypoints.cli  # the console script's module, as `image-gen-mcp` imports it
 from entrypoints.settings import Settings
-from entrypoints.stdio_server import build_stdio_server
+from entrypoints.stdio.server import build_stdio_server
 
 server = build_stdio_server(Settings(_env_file=None))
 
@@ -87,7 +87,7 @@ def test_start_up_imports_no_vendor_sdk_or_pillow(tmp_path: Path, env: dict[str,
 
 
 def test_start_up_pauses_the_collector_then_freezes_what_it_built() -> None:
-    from entrypoints.stdio_server import start_up_heap
+    from entrypoints.stdio.server import start_up_heap
 
     assert gc.isenabled()
     frozen_before = gc.get_freeze_count()
@@ -102,7 +102,7 @@ def test_start_up_pauses_the_collector_then_freezes_what_it_built() -> None:
 
 
 def test_start_up_leaves_a_disabled_collector_disabled() -> None:
-    from entrypoints.stdio_server import start_up_heap
+    from entrypoints.stdio.server import start_up_heap
 
     gc.disable()
     try:
@@ -120,8 +120,8 @@ from pathlib import Path
 
 import entrypoints.cli
 from entrypoints.cli import load_settings
-from entrypoints.listing_cache import ListingCache
-from entrypoints.stdio_relay import StdioRelay
+from entrypoints.stdio.listing_cache import ListingCache
+from entrypoints.stdio.relay import StdioRelay
 
 settings = load_settings()
 ListingCache.open(Path(sys.argv[1]), settings)

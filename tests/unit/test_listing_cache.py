@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from fastmcp import Client
 
-from entrypoints import listing_cache
 from entrypoints.container import build_container
-from entrypoints.listing_cache import ListingCache, fingerprint, request_key
-from entrypoints.mcp_server import build_mcp_server
+from entrypoints.mcp.server import build_mcp_server
 from entrypoints.settings import Settings
+from entrypoints.stdio import listing_cache
+from entrypoints.stdio.listing_cache import ListingCache, fingerprint, request_key
 
 
 def settings(**values: object) -> Settings:
@@ -67,8 +67,8 @@ def test_no_secret_reaches_the_fingerprint() -> None:
 
 def test_the_code_fingerprint_follows_the_project_and_framework_files() -> None:
     files = {entry[0] for entry in listing_cache.code_fingerprint() if isinstance(entry, list)}
-    root = Path(listing_cache.__file__).resolve().parent.parent
-    assert str(root / "entrypoints" / "listing_cache.py") in files
+    root = Path(listing_cache.__file__).resolve().parents[2]
+    assert str(root / "entrypoints" / "stdio" / "listing_cache.py") in files
     assert str(root / "domain" / "catalog.py") in files
     assert any(f.endswith(os.path.join("fastmcp", "__init__.py")) for f in files)
 

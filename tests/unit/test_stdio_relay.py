@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from entrypoints import listing_cache
-from entrypoints.listing_cache import ListingCache, request_key
-from entrypoints.stdio_relay import StdioRelay
+from entrypoints.stdio import listing_cache
+from entrypoints.stdio.listing_cache import ListingCache, request_key
+from entrypoints.stdio.relay import StdioRelay
 
 INIT_PARAMS = {
     "protocolVersion": "2025-06-18",

@@ -22,17 +22,17 @@ from starlette.routing import Mount, Route
 
 from domain.errors import AppError
 from entrypoints.container import Container, build_container, shutdown
-from entrypoints.http_body_limit import BodyLimit
-from entrypoints.http_security import (
+from entrypoints.http.body_limit import BodyLimit
+from entrypoints.http.rest import RestApi
+from entrypoints.http.rest_schema import openapi_document
+from entrypoints.http.security import (
     BearerAuth,
     HostOriginGuard,
     configured_tokens,
     error_response,
     is_loopback,
 )
-from entrypoints.mcp_server import build_mcp_server, server_version
-from entrypoints.rest_api import RestApi
-from entrypoints.rest_schema import openapi_document
+from entrypoints.mcp.server import build_mcp_server, server_version
 from entrypoints.settings import Settings, split_list
 
 log = logging.getLogger("image_gen_mcp")

@@ -23,12 +23,12 @@ from domain.errors import AppError, ImageNotFound, InvalidRequest
 from domain.images import ImageRequest, StoredImage
 from domain.media import extension_for
 from entrypoints.container import Container
-from entrypoints.error_payload import validation_message
-from entrypoints.http_security import error_response
-from entrypoints.presentation import InlineRenderer, stored_preview, structured_result
-from entrypoints.rest_schema import DEFAULT_LIST, MAX_LIST, EditBody, GenerateBody, body_models
+from entrypoints.http.rest_schema import DEFAULT_LIST, MAX_LIST, EditBody, GenerateBody, body_models
+from entrypoints.http.security import error_response
+from entrypoints.mcp.error_payload import validation_message
+from entrypoints.mcp.presentation import InlineRenderer, stored_preview, structured_result
+from entrypoints.mcp.stored_records import stored_summary
 from entrypoints.settings import InlineMode, Settings
-from entrypoints.stored_records import stored_summary
 
 Handler = Callable[[Request], Awaitable[Response]]
 # How often a running generation checks that its REST client is still there.

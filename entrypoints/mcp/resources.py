@@ -12,10 +12,10 @@ from mcp_types import INTERNAL_ERROR
 from application.ports import ImageStore
 from domain.errors import ImageNotFound
 from domain.images import StoredImage
-from entrypoints.mcp_errors import resource_not_found
-from entrypoints.presentation import stored_preview
+from entrypoints.mcp.errors import resource_not_found
+from entrypoints.mcp.presentation import stored_preview
+from entrypoints.mcp.stored_records import stored_summary
 from entrypoints.settings import Settings
-from entrypoints.stored_records import stored_summary
 
 
 def register_image_resources(

@@ -10,7 +10,7 @@ from collections import deque
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from entrypoints.http_security import PayloadTooLarge, RequestTimeout, refuse
+from entrypoints.http.security import PayloadTooLarge, RequestTimeout, refuse
 
 
 class BodyLimit:

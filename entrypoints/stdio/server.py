@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from fastmcp import FastMCP
 
     from entrypoints.settings import Settings
-    from entrypoints.stdio_relay import StdioRelay
+    from entrypoints.stdio.relay import StdioRelay
 
 log = logging.getLogger("image_gen_mcp")
 
@@ -31,7 +31,7 @@ def build_stdio_server(settings: Settings) -> FastMCP:
     # Imported here, not at module level, so that the start-up pause covers them (fastmcp and
     # mcp alone are most of a cold start) and importing this module stays cheap.
     from entrypoints.container import build_container
-    from entrypoints.mcp_server import build_mcp_server
+    from entrypoints.mcp.server import build_mcp_server
 
     return build_mcp_server(build_container(settings))
 
@@ -76,8 +76,8 @@ def start_relay(settings: Settings) -> StdioRelay | None:
     """The listing relay in front of fds 0/1, unless turned off or not possible here."""
     if not settings.fast_start or sys.platform == "win32":
         return None
-    from entrypoints.listing_cache import ListingCache
-    from entrypoints.stdio_relay import StdioRelay
+    from entrypoints.stdio.listing_cache import ListingCache
+    from entrypoints.stdio.relay import StdioRelay
 
     try:
         return StdioRelay.install(ListingCache.open(settings.cache_dir, settings))

@@ -14,19 +14,19 @@ from pydantic import BaseModel, Field
 from application.create_images import ImageOutcome
 from domain.errors import AppError
 from domain.images import ImageRequest
-from entrypoints import tool_params as P
 from entrypoints.container import Container
-from entrypoints.mcp_errors import CodedErrors, error_result
-from entrypoints.mcp_resources import register_image_resources
-from entrypoints.presentation import (
+from entrypoints.mcp import tool_params as P
+from entrypoints.mcp.errors import CodedErrors, error_result
+from entrypoints.mcp.presentation import (
     ImageToolResult,
     InlineRenderer,
     capabilities_text,
     structured_result,
     summary_text,
 )
+from entrypoints.mcp.resources import register_image_resources
+from entrypoints.mcp.stored_records import image_uri
 from entrypoints.settings import InlineMode, Settings
-from entrypoints.stored_records import image_uri
 
 log = logging.getLogger("image_gen_mcp")
 

@@ -6,7 +6,7 @@ refusing with the one public error shape ``{code, message, details, retryable}``
 * :class:`HostOriginGuard` — DNS-rebinding protection: the ``Host`` must name this server and
   a browser ``Origin`` must be this server's own or an allowed one.
 * :class:`BearerAuth` — static bearer tokens compared in constant time.
-* :class:`entrypoints.http_body_limit.BodyLimit` — one configurable cap on request bodies, read against
+* :class:`entrypoints.http.body_limit.BodyLimit` — one configurable cap on request bodies, read against
   an idle and an overall deadline (uvicorn has neither, so a stalled body would hold its
   connection and buffer forever).
 
@@ -30,7 +30,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from domain.errors import AppError
-from entrypoints.error_payload import HTTP_STATUS, error_payload
+from entrypoints.mcp.error_payload import HTTP_STATUS, error_payload
 from entrypoints.settings import Settings, split_list
 
 REALM = "image-gen-mcp"

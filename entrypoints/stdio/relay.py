@@ -29,7 +29,7 @@ import sys
 import threading
 from typing import Any
 
-from entrypoints.listing_cache import CACHEABLE_METHODS, ListingCache, request_key
+from entrypoints.stdio.listing_cache import CACHEABLE_METHODS, ListingCache, request_key
 
 log = logging.getLogger("image_gen_mcp.stdio_relay")
 

@@ -71,7 +71,7 @@ def code_fingerprint() -> list[Any]:
     """Identifies the installed code without reading it: path, size and mtime of this project's
     modules and of the frameworks' package markers, plus the interpreter version. Any edit,
     upgrade or reinstall changes it (a stale entry would also be caught by the relay's check)."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     stats: list[Any] = [sys.version, sys.executable]
     for layer in _LAYERS:
         for directory, _dirs, files in sorted(os.walk(root / layer)):

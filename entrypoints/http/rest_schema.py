@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.json_schema import models_json_schema
 
-from entrypoints import tool_params as P
-from entrypoints.presentation import ImageRecord, ImageToolResult
+from entrypoints.mcp import tool_params as P
+from entrypoints.mcp.presentation import ImageRecord, ImageToolResult
 from entrypoints.settings import InlineMode
 
 ModelId = Annotated[

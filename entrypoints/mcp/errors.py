@@ -14,8 +14,8 @@ from mcp_types import INVALID_PARAMS
 from pydantic import ValidationError as PydanticValidationError
 
 from domain.errors import ImageNotFound, InvalidRequest
-from entrypoints.error_payload import error_payload
-from entrypoints.presentation import error_text
+from entrypoints.mcp.error_payload import error_payload
+from entrypoints.mcp.presentation import error_text
 
 
 def resource_not_found(exc: ImageNotFound, image_id: str) -> MCPError:

@@ -18,9 +18,9 @@ from application.create_images import ImageOutcome
 from domain.images import GeneratedImage
 from domain.options import Background
 from entrypoints.log_redaction import redact_value
-from entrypoints.previews import Preview, full_inline, make_preview
+from entrypoints.mcp.previews import Preview, full_inline, make_preview
+from entrypoints.mcp.stored_records import image_uri, preview_uri
 from entrypoints.settings import InlineMode, Settings
-from entrypoints.stored_records import image_uri, preview_uri
 
 
 class ImageRecord(BaseModel):
