@@ -10,11 +10,17 @@ import pytest
 from entrypoints.container import Container, build_container
 from entrypoints.settings import Settings
 
+# The real engines (redis-server, moto's S3 server) as fixtures, for every test package.
+from tests.engines import redis_server, redis_url, s3_bucket, s3_server, shared_redis  # noqa: F401
+
 if TYPE_CHECKING:
     from tests.adapters.google_fakes import TokenServer
 
 # Variables the server reads; cleared for every test so a developer's own keys never leak in.
-_PREFIXES = ("IMAGE_GEN_MCP_", "OPENAI_", "AZURE_OPENAI_", "GEMINI_", "GOOGLE_", "VERTEX_", "OPENROUTER_")
+# AWS_ too: a test must never reach a real bucket with a developer's credentials.
+_PREFIXES = (
+    "IMAGE_GEN_MCP_", "OPENAI_", "AZURE_OPENAI_", "GEMINI_", "GOOGLE_", "VERTEX_", "OPENROUTER_", "AWS_",
+)
 
 
 @pytest.fixture(autouse=True)
