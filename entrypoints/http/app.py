@@ -174,6 +174,7 @@ def _security_summary(settings: Settings) -> dict[str, Any]:
     """The effective security settings for the start-up log line (no secret values)."""
     return {
         "bearer_tokens": len(configured_tokens(settings)),
+        "tenants": sorted({tenant or "(unnamed)" for tenant, _ in configured_tokens(settings)}),
         "allowed_hosts": split_list(settings.allowed_hosts),
         "allowed_origins": split_list(settings.allowed_origins),
         "max_body_bytes": settings.max_body_bytes,
