@@ -52,3 +52,20 @@ def test_named_and_bare_tokens_are_accepted(monkeypatch: pytest.MonkeyPatch) -> 
         ("", "bare-token-0123456789"),
     ]
     assert set(settings.secrets()) >= {"acme-token-0123456789", "bare-token-0123456789"}
+
+
+def test_the_console_script_exits_2_on_a_short_token(tmp_path) -> None:
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = shutil.which("image-gen-mcp", path=str(Path(sys.executable).parent))
+    assert script
+    env = {"PATH": "/usr/bin:/bin", "IMAGE_GEN_MCP_AUTH_TOKENS": "acme=too-short"}
+    done = subprocess.run(  # noqa: S603 -- our own console script
+        [script, "--transport", "http"], env=env, cwd=tmp_path, capture_output=True, timeout=60, check=False
+    )
+    assert done.returncode == 2
+    assert b"IMAGE_GEN_MCP_AUTH_TOKENS" in done.stderr and b"Traceback" not in done.stderr
+    assert b"too-short" not in done.stderr
