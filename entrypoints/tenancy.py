@@ -8,6 +8,10 @@ HTTP request from them would tie the MCP face to one transport. So the HTTP face
 tenant once per request (:class:`entrypoints.http.security.BearerAuth`), in a context variable
 that every task spawned for the request inherits, and the one :class:`TenantStore` the
 container hands out reads it on each call. stdio never sets it: one local, unnamed tenant.
+
+Fail closed: the HTTP app marks its store :meth:`TenantStore.require_request_tenant`, so if a
+framework upgrade ever ran a handler outside the request's context, the call fails instead of
+quietly using the unnamed tenant's images.
 """
 
 from __future__ import annotations
@@ -18,14 +22,15 @@ from contextvars import ContextVar
 from typing import Any
 
 from application.ports import ImageStore
+from domain.errors import InternalError
 from domain.images import GeneratedImage, StoredImage
 from domain.tenants import UNNAMED, checked_tenant
 
-_current: ContextVar[str] = ContextVar("image_gen_mcp_tenant", default=UNNAMED)
+_current: ContextVar[str | None] = ContextVar("image_gen_mcp_tenant", default=None)
 
 
-def current_tenant() -> str:
-    """The tenant of the running request (``""``, the unnamed one, outside any)."""
+def current_tenant() -> str | None:
+    """The tenant of the running request; None outside any."""
     return _current.get()
 
 
@@ -44,9 +49,19 @@ class TenantStore(ImageStore):
 
     def __init__(self, storage: ImageStore) -> None:
         self.storage = storage
+        self.outside_requests: str | None = UNNAMED  # stdio: the one local user
+
+    def require_request_tenant(self) -> None:
+        """From now on, refuse calls made outside a request that named its tenant."""
+        self.outside_requests = None
 
     def _view(self) -> ImageStore:
-        return self.storage.for_tenant(_current.get())
+        tenant = _current.get()
+        if tenant is None:
+            tenant = self.outside_requests
+        if tenant is None:
+            raise InternalError("The image store was used outside an authenticated request.")
+        return self.storage.for_tenant(tenant)
 
     def for_tenant(self, tenant: str) -> ImageStore:
         return self.storage.for_tenant(tenant)

@@ -96,6 +96,8 @@ def build_http_app(container: Container, transport: Transport = "http") -> Starl
     and ``/messages/`` (stateful: one instance only).
     """
     settings: Settings = container.settings()
+    # Every HTTP request names its tenant (BearerAuth); a store call outside one is a bug.
+    container.store().require_request_tenant()
     mcp = build_mcp_server(container, local_paths=False)
     allowed_hosts = split_list(settings.allowed_hosts)
     allowed_origins = split_list(settings.allowed_origins)

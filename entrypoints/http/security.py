@@ -279,8 +279,13 @@ class BearerAuth:
         if scope["type"] == "websocket":
             await close_websocket(receive, send)
             return
-        if scope["type"] != "http" or not self.digests or _request_path(scope) in self.open_paths:
+        if scope["type"] != "http":  # lifespan: no request, no tenant (the store then refuses)
             await self.app(scope, receive, send)
+            return
+        if not self.digests or _request_path(scope) in self.open_paths:
+            # No token names a tenant: the unnamed one (loopback use without tokens, probes).
+            with acting_as(UNNAMED):
+                await self.app(scope, receive, send)
             return
         scheme, _, presented = Headers(scope=scope).get("authorization", "").partition(" ")
         presented = presented.strip()

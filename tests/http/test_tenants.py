@@ -147,3 +147,16 @@ async def test_local_paths_over_http_need_the_operator_opt_in(
     else:
         assert rest.status_code == 422 and "local files are not read" in rest.json()["message"]
         assert tool.is_error and "local files are not read" in tool.structured_content["message"]
+
+
+async def test_the_http_store_refuses_calls_outside_an_authenticated_request(app: Starlette) -> None:
+    """Fail closed: were a handler ever run outside its request's context, it would get an
+    error, not the unnamed tenant's images."""
+    from domain.errors import InternalError
+
+    container = app.state.container
+    with pytest.raises(InternalError):
+        await container.store().list_recent(5)
+    async with serving(app) as http:  # inside requests all is well
+        assert (await http.get("/v1/images", headers=bearer(ACME))).status_code == 200
+        assert (await http.get("/readyz")).status_code == 200
