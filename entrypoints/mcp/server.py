@@ -83,12 +83,14 @@ def _known_models(container: Container) -> str:
 def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastMCP:
     """Build the FastMCP server whose tools each call one use case of ``container``.
 
-    ``local_paths`` reports where each image was saved; the HTTP entrypoint turns it off
-    (remote clients cannot open the server's files; ids and resource links serve them)."""
+    ``local_paths`` means the caller runs on this machine (stdio): results report where each
+    image was saved and local input paths may be read. The HTTP entrypoint turns it off:
+    remote clients cannot open the server's files (ids and resource links serve them), and
+    read local inputs only when the operator allows it (IMAGE_GEN_MCP_LOCAL_INPUT_REMOTE)."""
     settings: Settings = container.settings()
     registry = container.registry()
     store = container.store()
-    reader = container.image_reader()
+    reader = container.image_reader() if local_paths else container.remote_image_reader()
     provider_ids = tuple(registry.ordered_ids())
     # The provider enum is built from the registry, so it lists exactly what this server knows.
     ProviderArg = Annotated[
