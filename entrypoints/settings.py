@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from platformdirs import user_cache_dir, user_data_dir
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.media import MAX_PIXELS
@@ -200,6 +200,14 @@ class Settings(BaseSettings):
         if value is not None and urlsplit(value.get_secret_value()).scheme not in ("redis", "rediss"):
             raise ValueError("must start with redis:// or rediss://")
         return value
+
+    @model_validator(mode="after")
+    def _lease_outlives_a_renewal(self) -> Settings:
+        # A lease is renewed every third of its life, and one renewal may take up to twice the
+        # Redis timeout: a shorter lease would expire under a call that is still running.
+        if self.lease_s < 3 * self.redis_timeout_s:
+            raise ValueError("IMAGE_GEN_MCP_LEASE_TTL must be at least 3 × IMAGE_GEN_MCP_REDIS_TIMEOUT")
+        return self
 
     def secrets(self) -> list[str]:
         """Every secret value configured, so log filters and tests can check none leaks."""

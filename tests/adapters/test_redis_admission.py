@@ -216,3 +216,23 @@ async def test_a_cancelled_call_gives_its_slot_back(redis_url: str, limiters: Fa
     with pytest.raises(asyncio.CancelledError):
         await task
     assert await leases(limiter) == []
+
+
+async def test_a_running_call_outlives_a_redis_outage(
+    redis_server: RedisServer, limiters: Factory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Renewals fail while Redis is away (logged, not raised into the call); once it is back the
+    lease is counted again, and the call gives it back when it ends."""
+    limiter = limiters(redis_server.url, 1, lease_s=0.9)
+    other = limiters(redis_server.url, 1)
+    async with limiter.slot():
+        redis_server.stop()
+        await asyncio.sleep(1.0)  # renewals fail
+        redis_server.start()  # empty: the lease is gone with the old process
+        await asyncio.sleep(0.6)  # the next renewal puts it back
+        with pytest.raises(Overloaded):  # so the running call still counts
+            async with other.slot():
+                pass
+    assert await leases(limiter) == []
+    assert "failed while renewing an in-flight lease" in caplog.text
+    assert "expired before it was renewed; it is counted again" in caplog.text

@@ -5,10 +5,12 @@ Redis that goes away turns calls (REST and MCP) into a fast 503 `backend_unavail
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from pathlib import Path
 
 import httpx2
+import pytest
 from fastmcp import Client
 from fastmcp.client.transports import StreamableHttpTransport
 
@@ -23,13 +25,24 @@ async def generate(client: httpx2.AsyncClient) -> httpx2.Response:
     return await client.post("/v1/images/generations", json={"prompt": "a lighthouse", "provider": "fake"})
 
 
+async def lease_taken(redis_url: str) -> None:
+    from redis.asyncio import Redis
+
+    async with Redis.from_url(redis_url) as redis:
+        async with asyncio.timeout(30):
+            while True:  # polling Redis itself: no event to wait on across instances
+                if await redis.zcard("image-gen-mcp:in-flight"):
+                    return
+                await asyncio.sleep(0.02)
+
+
 async def test_two_instances_share_one_cap(output_root: Path, redis_url: str) -> None:
     shared = {"IMAGE_GEN_MCP_REDIS_URL": redis_url, "IMAGE_GEN_MCP_MAX_IN_FLIGHT": 1}
-    first = make_app(output_root, IMAGE_GEN_MCP_FAKE_LATENCY=0.5, **shared)
+    first = make_app(output_root, IMAGE_GEN_MCP_FAKE_LATENCY=2.0, **shared)
     second = make_app(output_root, **shared)
     async with serving(first, headers=AUTH) as a, serving(second, headers=AUTH) as b:
         slow = asyncio.create_task(generate(a))
-        await asyncio.sleep(0.25)  # A's call holds the only slot of the cluster
+        await lease_taken(redis_url)  # A's call holds the only slot of the cluster
         refused = await generate(b)
         assert (await slow).status_code == 200
         after = await generate(b)
@@ -64,8 +77,12 @@ async def test_redis_going_away_and_coming_back(output_root: Path, redis_server:
     assert up.status_code == 200 and ready.status_code == 200
 
 
-async def test_mcp_tool_with_a_password_protected_redis(output_root: Path, redis_server: RedisServer) -> None:
+async def test_mcp_tool_with_a_password_protected_redis(
+    output_root: Path, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
     import redis
+
+    caplog.set_level(logging.DEBUG)
 
     with redis.Redis(port=redis_server.port) as setup:
         setup.config_set("requirepass", PASSWORD)
@@ -87,5 +104,6 @@ async def test_mcp_tool_with_a_password_protected_redis(output_root: Path, redis
     assert made.structured_content["ok"] is True
     assert failed.is_error and failed.structured_content["code"] == "backend_unavailable"
     assert "backend_unavailable" in failed.content[0].text
-    for shown in (str(failed.structured_content), failed.content[0].text, not_ready.text):
+    assert "Redis at redis://127.0.0.1" in caplog.text  # the outage is logged, by endpoint only
+    for shown in (str(failed.structured_content), failed.content[0].text, not_ready.text, caplog.text):
         assert PASSWORD not in shown

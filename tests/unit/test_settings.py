@@ -96,3 +96,14 @@ def test_without_redis_the_cap_is_per_process(monkeypatch: pytest.MonkeyPatch, t
     monkeypatch.setenv("IMAGE_GEN_MCP_OUTPUT_DIR", str(tmp_path))
     container = build_container(Settings(_env_file=None))
     assert container.shared_limits() is None and isinstance(container.in_flight(), InFlightLimit)
+
+
+def test_a_lease_must_outlive_a_renewal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    monkeypatch.setenv("IMAGE_GEN_MCP_REDIS_TIMEOUT", "2")
+    monkeypatch.setenv("IMAGE_GEN_MCP_LEASE_TTL", "5")
+    with pytest.raises(ValidationError, match="LEASE_TTL must be at least 3"):
+        Settings(_env_file=None)
+    monkeypatch.setenv("IMAGE_GEN_MCP_LEASE_TTL", "6")
+    assert Settings(_env_file=None).lease_s == 6
