@@ -137,6 +137,14 @@ class Overloaded(AppError):
     retryable = True
 
 
+class BackendUnavailable(AppError):
+    """A shared engine this server depends on (Redis, for the cluster-wide limits) could not be
+    reached or refused us. ``details.engine`` names it; never its address or credentials."""
+
+    code = "backend_unavailable"
+    retryable = True
+
+
 class InternalError(AppError):
     """An unexpected failure; details are logged on the server, never returned."""
 
@@ -162,6 +170,7 @@ ERROR_CODES: tuple[str, ...] = tuple(
         NoImage,
         StorageFailed,
         Overloaded,
+        BackendUnavailable,
         InternalError,
     )
 )

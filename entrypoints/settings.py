@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from platformdirs import user_cache_dir, user_data_dir
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.media import MAX_PIXELS
@@ -40,7 +41,7 @@ def _env(*names: str) -> AliasChoices:
 # not" wherever settings are fingerprinted.
 SECRET_FIELDS = (
     "openai_api_key", "azure_openai_api_key", "azure_openai_ad_token", "gemini_api_key",
-    "openrouter_api_key", "auth_tokens",
+    "openrouter_api_key", "auth_tokens", "redis_url",
 )  # fmt: skip
 
 
@@ -120,6 +121,19 @@ class Settings(BaseSettings):
     request_timeout_s: float = Field(300.0, gt=0, validation_alias=_env("IMAGE_GEN_MCP_TIMEOUT"))
     retry_attempts: int = Field(3, ge=1, le=10, validation_alias=_env("IMAGE_GEN_MCP_RETRIES"))
     heartbeat_s: float = Field(5.0, gt=0, validation_alias=_env("IMAGE_GEN_MCP_HEARTBEAT"))
+
+    # -- shared limits (several instances as one) ----------------------------------------
+    # A secret as a whole: a Redis URL may carry a password (redis://:password@host/0).
+    redis_url: SecretStr | None = Field(
+        None,
+        validation_alias=_env("IMAGE_GEN_MCP_REDIS_URL"),
+        description="redis:// or rediss:// (Valkey too): makes the in-flight cap cluster-wide",
+    )
+    redis_timeout_s: float = Field(
+        1.0, gt=0, le=30, validation_alias=_env("IMAGE_GEN_MCP_REDIS_TIMEOUT")
+    )
+    lease_s: float = Field(30.0, gt=0, validation_alias=_env("IMAGE_GEN_MCP_LEASE_TTL"))
+    redis_prefix: str = Field("image-gen-mcp:", validation_alias=_env("IMAGE_GEN_MCP_REDIS_PREFIX"))
 
     # -- results -------------------------------------------------------------------------
     inline: InlineMode = Field(InlineMode.PREVIEW, validation_alias=_env("IMAGE_GEN_MCP_INLINE"))
@@ -202,6 +216,22 @@ class Settings(BaseSettings):
             parse_auth_tokens(value.get_secret_value())  # raises ValueError naming the problem
         return value
 
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        # The message names the rule, never the value: it may hold a password.
+        if value is not None and urlsplit(value.get_secret_value()).scheme not in ("redis", "rediss"):
+            raise ValueError("must start with redis:// or rediss://")
+        return value
+
+    @model_validator(mode="after")
+    def _lease_outlives_a_renewal(self) -> Settings:
+        # A lease is renewed every third of its life, and one renewal may take up to twice the
+        # Redis timeout: a shorter lease would expire under a call that is still running.
+        if self.lease_s < 3 * self.redis_timeout_s:
+            raise ValueError("IMAGE_GEN_MCP_LEASE_TTL must be at least 3 × IMAGE_GEN_MCP_REDIS_TIMEOUT")
+        return self
+
     def secrets(self) -> list[str]:
         """Every secret value configured, so log filters and tests can check none leaks."""
         found: list[str] = []
@@ -210,7 +240,10 @@ class Settings(BaseSettings):
             if value is not None:
                 raw = value.get_secret_value()
                 found.extend([t for _, t in parse_auth_tokens(raw)] if name == "auth_tokens" else [raw])
-        return [s for s in found if s]
+                if name == "redis_url":  # the password alone, wherever it is quoted
+                    password = urlsplit(raw).password or ""
+                    found.extend([password, unquote(password)])
+        return list(dict.fromkeys(s for s in found if s))
 
 
 def split_list(raw: str | None) -> list[str]:
