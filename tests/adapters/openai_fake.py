@@ -22,7 +22,7 @@ import httpx2
 from PIL import Image
 
 FIXED = {"1024x1024", "1536x1024", "1024x1536", "auto"}
-FLEXIBLE_PREFIXES = ("gpt-image-2-", "gpt-image-2.5-")
+FLEXIBLE_PREFIXES = ("gpt-image-2-", "gpt-image-2.5-", "gpt-image-2.6-")
 RETIRED_ON_OPENAI = {"gpt-image-1", "dall-e-2", "dall-e-3"}
 
 
