@@ -575,3 +575,10 @@ async def test_an_edit_on_a_flexible_model_keeps_its_input_shape_exactly() -> No
     assert abs(math.log(width / height) - math.log(10 / 7)) <= 16 / width + 16 / height
     # A fixed-size model still goes to its nearest ratio.
     assert planned(provider, "gpt-image-1.5", images=(shaped,)).aspect_ratio == "3:2"
+
+
+async def test_a_429_without_retry_after_waits_for_the_later_of_the_two_reset_headers() -> None:
+    provider = on_openai(FakeImagesAPI().fail_next("rate_limited_tokens"))
+    with pytest.raises(errors.RateLimited) as caught:
+        await provider.generate(planned(provider, "gpt-image-1.5"))
+    assert caught.value.details["retry_after"] == 90.0  # tokens reset in 1m30s, requests in 120 ms
