@@ -18,7 +18,15 @@ from adapters.png import solid_png
 from adapters.providers.gemini_provider import GeminiImageProvider, build_gemini_provider
 from adapters.providers.vertex_provider import VertexImageProvider, build_vertex_provider
 from domain.catalog import ModelSpec
-from domain.errors import AuthFailed, ContentBlocked, ModelNotFound, NoImage, RateLimited, UnsupportedOption
+from domain.errors import (
+    AuthFailed,
+    ContentBlocked,
+    ModelNotFound,
+    NoImage,
+    ProviderTimeout,
+    RateLimited,
+    UnsupportedOption,
+)
 from domain.images import ImageData
 from domain.normalized import ProviderRequest
 from domain.options import Operation, OutputFormat, SizeTier
@@ -559,3 +567,11 @@ async def test_gif_inputs_are_sent_as_png_parts() -> None:
     parts = content_parts(request)
     assert parts[1].inline_data.mime_type == "image/png"
     assert parts[1].inline_data.data.startswith(b"\x89PNG")
+
+
+async def test_a_504_deadline_exceeded_is_a_timeout(gemini, vertex, fake) -> None:
+    for provider in (gemini, vertex):
+        fake.answer(error_answer(504, "DEADLINE_EXCEEDED", "Deadline expired before operation could complete."))
+        with pytest.raises(ProviderTimeout) as caught:
+            await provider.generate(call(spec(provider, "gemini-3.1-flash-image")))
+        assert caught.value.code == "timeout" and caught.value.retryable

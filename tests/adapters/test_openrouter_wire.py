@@ -233,7 +233,7 @@ ERROR_CASES = [
     pytest.param(or_error(422, "Bad n"), "invalid_request", id="422"),
     pytest.param(or_error(500, "Internal"), "provider_unavailable", id="500"),
     pytest.param(or_error(503, "No provider", retry_after="3"), "provider_unavailable", id="503"),
-    pytest.param(or_error(524, "Edge timeout"), "provider_unavailable", id="524"),
+    pytest.param(or_error(524, "Edge timeout"), "timeout", id="524"),
     pytest.param(
         or_error(529, "Overloaded", {"error_type": "provider_overloaded"}), "provider_unavailable", id="529"
     ),
