@@ -144,11 +144,12 @@ def _check_status(spec: ModelSpec, warnings: list[KnobWarning]) -> None:
     elif spec.status is ModelStatus.LEGACY and spec.replacement:
         warnings.append(KnobWarning("model", f"{spec.model} is legacy; {spec.replacement} is its successor."))
     if not spec.known:
+        nearest = f" The closest catalogued model is {spec.replacement}." if spec.replacement else ""
         warnings.append(
             KnobWarning(
                 "model",
                 f"{spec.model} is not in the catalog of {spec.provider}; sent as is with "
-                "universal checks only.",
+                f"universal checks only.{nearest}",
             )
         )
 

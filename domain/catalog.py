@@ -188,12 +188,18 @@ def unknown_model_spec(provider: str, model: str, template: ModelSpec | None) ->
         size_tiers={SizeTier.S: "1K", SizeTier.M: "2K", SizeTier.L: "4K"},
         max_input_images=16,
     )
+    # The closest catalogued model of the same line is what to use if the vendor does not know
+    # the id either: the template itself when current, else the template's own replacement.
+    nearest = None
+    if template is not None:
+        nearest = template.model if template.status is ModelStatus.CURRENT else template.replacement
     return ModelSpec(
         provider=provider,
         model=model,
         family=base.family,
         architecture=base.architecture,
         description="Not in the catalog: sent as is, with universal checks only.",
+        replacement=nearest,
         operations=GENERATE_AND_EDIT,
         max_n=base.max_n,
         max_input_images=max(base.max_input_images, 16),
