@@ -632,3 +632,20 @@ def test_every_preview_id_and_alias_is_catalogued_with_status_date_and_replaceme
     assert vertex["gemini-3-pro-image-preview"].status.value == "legacy"
     assert gemini["gemini-nano-banana-2.1"].status.value == "current"
     assert next(iter(gemini)) == "gemini-3.1-flash-image"  # the default stays first
+
+
+@pytest.mark.parametrize(("variable", "version"), [(None, "v1"), ("v1beta", "v1beta")])
+async def test_the_gemini_api_version_is_a_setting(fake, output_root, variable, version) -> None:
+    extra = {"GOOGLE_GEMINI_API_VERSION": variable} if variable else {}
+    settings = make_settings(output_root, GEMINI_API_KEY=KEY, **extra)
+    provider = build_gemini_provider(settings, http_client=fake.client())
+    result = await provider.generate(call(spec(provider, "gemini-3.1-flash-image")))
+    assert fake.last.url == f"https://generativelanguage.googleapis.com/{version}/models/gemini-3.1-flash-image:generateContent"
+    assert fake.last.body["generationConfig"]["imageConfig"] == {"aspectRatio": "3:2", "imageSize": "1K"}
+    assert len(result.images) == 1
+    await provider.aclose()
+
+
+def test_a_malformed_gemini_api_version_is_refused_at_start(output_root) -> None:
+    with pytest.raises(ValueError, match="GOOGLE_GEMINI_API_VERSION"):
+        make_settings(output_root, GEMINI_API_KEY=KEY, GOOGLE_GEMINI_API_VERSION="../v1")
