@@ -316,6 +316,19 @@ def _check_inputs(request: ImageRequest, spec: ModelSpec, where: str) -> None:
             option="images",
             limit=spec.max_input_images,
         )
+    if spec.max_input_bytes is not None:
+        limit = spec.max_input_bytes
+        named = [(f"images[{i}]", image) for i, image in enumerate(request.images)]
+        named += [("mask", request.mask)] if request.mask is not None else []
+        for option, image in named:
+            if len(image.data) > limit:
+                raise InvalidRequest(
+                    f"{option} is {len(image.data) / 1e6:.1f} MB; {where} takes at most "
+                    f"{limit / 1e6:g} MB per inline image. Send a smaller or more compressed image.",
+                    option=option,
+                    limit=limit,
+                    size=len(image.data),
+                )
     if request.mask is not None:
         if not request.is_edit:
             raise InvalidRequest("A mask only makes sense with images to edit.", option="mask")

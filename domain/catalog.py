@@ -105,6 +105,8 @@ class ModelSpec:
       in ``pixel_sizes`` are computed from it.
     * ``qualities`` maps draft/standard/high to native values; empty means no quality knob.
     * ``native_negative_prompt`` False means the negative prompt is folded into the prompt.
+    * ``max_input_bytes`` is the vendor's per-image input cap: a larger input is refused before
+      any call, naming the limit, instead of after an upload the vendor rejects.
     """
 
     provider: str
@@ -130,6 +132,8 @@ class ModelSpec:
     qualities: Mapping[Quality, str] = field(factory=dict)
     native_negative_prompt: bool = False
     max_prompt_chars: int = 32_000
+    # The vendor's documented cap on one input image (or mask), in bytes; None when it has none.
+    max_input_bytes: int | None = None
     discovered: bool = False
     known: bool = True
 
@@ -213,6 +217,7 @@ def unknown_model_spec(provider: str, model: str, template: ModelSpec | None) ->
         qualities=base.qualities,
         native_negative_prompt=base.native_negative_prompt,
         max_prompt_chars=base.max_prompt_chars,
+        max_input_bytes=base.max_input_bytes,
         known=False,
     )
 

@@ -31,6 +31,9 @@ _GENERATE_ONLY = frozenset({Operation.GENERATE})
 # a regional endpoint answers 404. A prefix, so a new 3.x id is covered before it is listed.
 VERTEX_GLOBAL_ONLY_PREFIXES = ("gemini-3",)
 _EDIT_ONLY = frozenset({Operation.EDIT})
+# "Maximum image size: 7 MB" per inline file on the Gemini image model pages; read as decimal
+# megabytes, the stricter reading, so nothing refused upstream gets past this check.
+INLINE_IMAGE_BYTES = 7_000_000
 
 
 # Shutdown dates from Google's deprecation tables: the Gemini API shut the two 3.x preview ids
@@ -224,8 +227,12 @@ _IMAGEN: tuple[ModelSpec, ...] = (
 
 # The Gemini API has no output-format knob (ImageConfig.output_mime_type raises there);
 # Vertex takes image/jpeg through imageOutputOptions.
-_GEMINI_API = _gemini_models("gemini", (OutputFormat.PNG,))
-_VERTEX = _gemini_models("vertex", (OutputFormat.PNG, OutputFormat.JPEG)) + _IMAGEN
+def _inline_capped(specs: tuple[ModelSpec, ...]) -> tuple[ModelSpec, ...]:
+    return tuple(attrs.evolve(spec, max_input_bytes=INLINE_IMAGE_BYTES) for spec in specs)
+
+
+_GEMINI_API = _inline_capped(_gemini_models("gemini", (OutputFormat.PNG,)))
+_VERTEX = _inline_capped(_gemini_models("vertex", (OutputFormat.PNG, OutputFormat.JPEG))) + _IMAGEN
 
 
 def gemini_catalog() -> tuple[ModelSpec, ...]:

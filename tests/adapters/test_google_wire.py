@@ -649,3 +649,20 @@ async def test_the_gemini_api_version_is_a_setting(fake, output_root, variable, 
 def test_a_malformed_gemini_api_version_is_refused_at_start(output_root) -> None:
     with pytest.raises(ValueError, match="GOOGLE_GEMINI_API_VERSION"):
         make_settings(output_root, GEMINI_API_KEY=KEY, GOOGLE_GEMINI_API_VERSION="../v1")
+
+
+async def test_an_inline_image_over_the_documented_limit_is_refused_before_the_call(gemini, fake) -> None:
+    from application.policy import PolicyLimits, plan_request
+    from domain.errors import InvalidRequest
+    from domain.images import ImageRequest
+
+    big = ImageData.from_bytes(solid_png(8, 8) + b"\0" * 7_000_000)  # a PNG padded past 7 MB
+    small = ImageData.from_bytes(solid_png(8, 8))
+    model = spec(gemini, "gemini-3.1-flash-image")
+    with pytest.raises(InvalidRequest) as caught:
+        plan_request(ImageRequest(prompt="x", images=(small, big)), model, PolicyLimits())
+    assert caught.value.details["option"] == "images[1]" and caught.value.details["limit"] == 7_000_000
+    assert "7 MB per inline image" in caught.value.message
+    plan = plan_request(ImageRequest(prompt="x", images=(small,)), model, PolicyLimits())
+    await gemini.edit(plan.calls[0])  # within the limit: sent
+    assert len(fake.seen) == 1
