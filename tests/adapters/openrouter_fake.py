@@ -140,9 +140,10 @@ DEFAULT_LISTING: list[dict[str, Any]] = [
 
 
 # The image API's aspect_ratio enum and the body keys any model takes (fact sheet §5.1).
-IMAGE_API_RATIOS = frozenset(
-    "1:1 1:2 1:4 1:8 2:1 2:3 3:2 3:4 4:1 4:3 4:5 5:4 8:1 9:16 16:9 9:19.5 19.5:9 9:20 20:9 9:21 21:9 auto".split()
-)
+IMAGE_API_RATIOS = frozenset({
+    "1:1", "1:2", "1:4", "1:8", "2:1", "2:3", "3:2", "3:4", "4:1", "4:3", "4:5", "5:4", "8:1",
+    "9:16", "16:9", "9:19.5", "19.5:9", "9:20", "20:9", "9:21", "21:9", "auto",
+})  # fmt: skip
 _ALWAYS_ALLOWED = frozenset({"model", "prompt", "provider", "stream"})
 
 
