@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     )
     gemini_api_key: SecretStr | None = Field(None, validation_alias=_env("GEMINI_API_KEY", "GOOGLE_API_KEY"))
     gemini_base_url: str | None = Field(None, validation_alias=_env("GOOGLE_GEMINI_BASE_URL"))
+    gemini_api_version: str | None = Field(
+        None,
+        validation_alias=_env("GOOGLE_GEMINI_API_VERSION"),
+        pattern=r"^v\d+(?:(?:alpha|beta)\d*)?$",
+        description="the Gemini API version (v1, v1beta …); unset keeps the SDK's default (v1)",
+    )
     vertex_project: str | None = Field(None, validation_alias=_env("VERTEX_PROJECT"))
     vertex_location: str = Field("global", validation_alias=_env("VERTEX_LOCATION"))
     vertex_credentials_path: Path | None = Field(None, validation_alias=_env("VERTEX_CREDENTIALS_PATH"))
