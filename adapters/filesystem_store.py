@@ -5,23 +5,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import hashlib
-import json
 import os
-import re
 import tempfile
-import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from attrs import evolve
+
+from adapters.store_records import (
+    IMAGE_ID,
+    image_name,
+    new_record,
+    record_from_json,
+    record_json,
+    requested_directory,
+)
 from application.ports import ImageStore
 from domain.errors import ImageNotFound, InvalidRequest, StorageFailed
 from domain.images import GeneratedImage, StoredImage
-from domain.media import extension_for, sniff_media_type
 
-_ID = re.compile(r"^[0-9a-f]{32}$")
 _INDEX = ".image-gen-mcp/index"
 
 
@@ -74,16 +77,9 @@ class FilesystemImageStore(ImageStore):
         """The folder to write to, inside ``root`` (the resolved output root, found here when
         not given)."""
         root = root or self._real_root()
-        if not directory:
+        requested = requested_directory(directory)
+        if requested is None:
             return root
-        if "\x00" in directory or len(directory) > 1024:
-            raise InvalidRequest("directory is not a valid path.", option="directory")
-        requested = Path(directory).expanduser()
-        if ".." in requested.parts:
-            raise InvalidRequest(
-                "directory must not contain '..'; give a folder inside the output root.",
-                option="directory",
-            )
         candidate = requested if requested.is_absolute() else root / requested
         # resolve() follows symlinks that already exist, so a link pointing out is caught.
         resolved = candidate.resolve(strict=False)
@@ -107,23 +103,10 @@ class FilesystemImageStore(ImageStore):
     def _save(self, image: GeneratedImage, directory: str | None, metadata: dict[str, Any]) -> StoredImage:
         root = self._real_root()  # once per save: it creates and resolves the folder
         target = self._target_dir(directory, root)
-        media_type = sniff_media_type(image.data) or image.media_type
-        image_id = uuid.uuid4().hex
-        created = datetime.now(UTC)
-        name = f"{created:%Y%m%d-%H%M%S}-{image_id[:8]}.{extension_for(media_type)}"
-        path = target / name
-        record = StoredImage(
-            id=image_id,
-            media_type=media_type,
-            width=image.width,
-            height=image.height,
-            byte_size=len(image.data),
-            sha256=hashlib.sha256(image.data).hexdigest(),
-            created_at=created,
-            path=str(path),
-            metadata=metadata,
-        )
-        sidecar = _record_json(record)
+        record = new_record(image, metadata)
+        path = target / image_name(record, id_chars=8)
+        record = evolve(record, path=str(path))
+        sidecar = record_json(record)
         try:
             target.mkdir(parents=True, exist_ok=True)
             if not target.resolve().is_relative_to(root):  # raced by a symlink
@@ -132,7 +115,7 @@ class FilesystemImageStore(ImageStore):
             _atomic_write(path.with_suffix(path.suffix + ".json"), sidecar)
             index = root / _INDEX
             index.mkdir(parents=True, exist_ok=True)
-            _atomic_write(index / f"{image_id}.json", sidecar)
+            _atomic_write(index / f"{record.id}.json", sidecar)
         except OSError as exc:
             for leftover in (path, path.with_suffix(path.suffix + ".json")):
                 with contextlib.suppress(OSError):  # e.g. the folder itself never came to be
@@ -144,11 +127,11 @@ class FilesystemImageStore(ImageStore):
         return record
 
     def _get(self, image_id: str) -> tuple[StoredImage, bytes]:
-        if not _ID.match(image_id):
+        if not IMAGE_ID.match(image_id):
             raise ImageNotFound(f"No stored image has id {image_id[:64]!r}.")
         root = self._real_root()
         try:
-            record = _record_from_json((root / _INDEX / f"{image_id}.json").read_bytes())
+            record, _ = record_from_json((root / _INDEX / f"{image_id}.json").read_bytes())
             path = Path(record.path or "").resolve()
             if not path.is_relative_to(root):
                 raise ImageNotFound(f"Image {image_id} is no longer inside the output root.")
@@ -164,7 +147,7 @@ class FilesystemImageStore(ImageStore):
         records = []
         for entry in entries[: max(0, limit)]:
             try:
-                records.append(_record_from_json(entry.read_bytes()))
+                records.append(record_from_json(entry.read_bytes())[0])
             except (OSError, ValueError, KeyError):
                 continue  # a record removed by hand is simply not listed
         return records
@@ -181,36 +164,3 @@ def _atomic_write(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _record_json(record: StoredImage) -> bytes:
-    return json.dumps(
-        {
-            "id": record.id,
-            "media_type": record.media_type,
-            "width": record.width,
-            "height": record.height,
-            "byte_size": record.byte_size,
-            "sha256": record.sha256,
-            "created_at": record.created_at.isoformat(),
-            "path": record.path,
-            "metadata": record.metadata,
-        },
-        indent=2,
-        default=str,
-    ).encode()
-
-
-def _record_from_json(raw: bytes) -> StoredImage:
-    data = json.loads(raw)
-    return StoredImage(
-        id=data["id"],
-        media_type=data["media_type"],
-        width=int(data["width"]),
-        height=int(data["height"]),
-        byte_size=int(data["byte_size"]),
-        sha256=data["sha256"],
-        created_at=datetime.fromisoformat(data["created_at"]),
-        path=data.get("path"),
-        metadata=data.get("metadata") or {},
-    )

@@ -13,6 +13,7 @@ from dependency_injector import containers, providers
 
 from adapters.filesystem_store import FilesystemImageStore
 from adapters.memory import FakeImageProvider, InMemoryImageStore
+from adapters.object_store_backends import open_object_image_store
 from adapters.placeholder_provider import PlaceholderImageProvider
 from adapters.providers.azure_provider import build_azure_provider
 from adapters.providers.gemini_provider import build_gemini_provider
@@ -124,6 +125,10 @@ class Container(containers.DeclarativeContainer):
         config.store,
         filesystem=providers.Singleton(FilesystemImageStore, root=config.output_dir),
         memory=providers.Singleton(InMemoryImageStore),
+        # Object storage: the URL names the bucket and prefix; credentials and the endpoint
+        # come from the standard AWS (or Google) environment, read by the client itself.
+        s3=providers.Singleton(open_object_image_store, url=config.store_url),
+        gs=providers.Singleton(open_object_image_store, url=config.store_url),
     )
     placeholder = providers.Singleton(PlaceholderImageProvider)
     fake = providers.Singleton(
