@@ -87,18 +87,28 @@ class ObjectImageStore(ImageStore):
         directory: str | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> StoredImage:
-        import obstore
-
         folder = self._folder(directory)
         # Hashing and JSON of a multi-megabyte image are CPU work: kept off the event loop.
         record, key, body = await asyncio.to_thread(self._record, image, folder, dict(metadata or {}))
-        # Write, then publish: the image, then the record that makes it visible, then its
-        # listing entry. Each PUT is atomic in object storage, so nothing is ever half-written.
         writes = (
             (key, image.data, record.media_type),
             (self._record_key(record.id), body, "application/json"),
             (self._recent_key(record), body, "application/json"),
         )
+        # A caller cancelled mid-save (a client gone, a deadline) must not leave an image half
+        # published: the writes run to their end in a task of their own, as the filesystem
+        # store's worker thread does.
+        publishing = asyncio.ensure_future(self._publish(writes))
+        publishing.add_done_callback(_consume)
+        await asyncio.shield(publishing)
+        return record
+
+    async def _publish(self, writes: tuple[tuple[str, bytes, str], ...]) -> None:
+        """Write, then publish: the image, then the record that makes it visible, then its
+        listing entry. Each PUT is atomic in object storage, so nothing is ever half-written;
+        when one is refused, what went in before it is removed again."""
+        import obstore
+
         written: list[str] = []
         try:
             for target, data, content_type in writes:
@@ -109,7 +119,6 @@ class ObjectImageStore(ImageStore):
         except _store_errors() as exc:
             await self._delete_quietly(written)
             raise _failure(exc, "The image could not be saved") from None
-        return record
 
     async def get(self, image_id: str) -> tuple[StoredImage, bytes]:
         if not IMAGE_ID.match(image_id):
@@ -223,6 +232,12 @@ class ObjectImageStore(ImageStore):
                 await obstore.delete_async(self._backend, key)
             except _store_errors():
                 log.warning("An unpublished object could not be removed from the bucket.")
+
+
+def _consume(task: asyncio.Future[None]) -> None:
+    """Retrieve the outcome of a save whose caller was cancelled (it was logged already)."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _join(*parts: str) -> str:

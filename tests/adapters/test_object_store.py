@@ -5,6 +5,7 @@ tenants kept apart both ways, and a bucket that refuses writes."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -196,3 +197,23 @@ def test_a_gs_url_opens_a_gcs_bucket_with_the_same_layout() -> None:
     store = open_object_image_store("gs://my-images/team/x")
     assert isinstance(store._backend, GCSStore)
     assert store.prefix == "team/x" and store.for_tenant("acme").prefix == "team/x/tenants/acme"
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.002, 0.01, 0.03])
+async def test_a_cancelled_save_is_published_whole_or_not_at_all(store, s3_server, s3_bucket, delay) -> None:
+    saving = asyncio.create_task(store.save(generated(), directory="cancelled"))
+    await asyncio.sleep(delay)
+    saving.cancel()  # too late when the save already finished: then it simply stands
+    with contextlib.suppress(asyncio.CancelledError):
+        await saving
+    for _ in range(100):  # the publishing task finishes on its own
+        written = keys(s3_server, s3_bucket)
+        if len(written) in (0, 3):
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.1)
+    written = keys(s3_server, s3_bucket)
+    assert len(written) in (0, 3), written
+    if written:  # published: readable and listed
+        (listed,) = await store.list_recent(5)
+        assert (await store.get(listed.id))[1] == generated().data
