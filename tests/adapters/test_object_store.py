@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import logging
 import os
 
 import pytest
@@ -217,3 +218,17 @@ async def test_a_cancelled_save_is_published_whole_or_not_at_all(store, s3_serve
     if written:  # published: readable and listed
         (listed,) = await store.list_recent(5)
         assert (await store.get(listed.id))[1] == generated().data
+
+
+async def test_list_recent_costs_one_list_request_and_n_reads(store, s3_bucket, caplog) -> None:
+    """What the README says it costs, counted in the S3 server's own request log."""
+    for _ in range(6):
+        await store.save(generated())
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="werkzeug"):
+        recent = await store.list_recent(2)
+    requests = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
+    assert len(recent) == 2
+    assert sum(f"GET /{s3_bucket}?list-type=2" in line for line in requests) == 1
+    assert sum("/.image-gen-mcp/recent/" in line and ".json HTTP/1.1" in line for line in requests) == 2
+    assert len(requests) == 3
