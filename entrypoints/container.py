@@ -14,6 +14,7 @@ from dependency_injector import containers, providers
 from adapters.filesystem_store import FilesystemImageStore
 from adapters.local_files import LocalFileReader
 from adapters.memory import FakeImageProvider, InMemoryImageStore
+from adapters.object_store_backends import open_object_image_store
 from adapters.placeholder_provider import PlaceholderImageProvider
 from adapters.providers.azure_provider import build_azure_provider
 from adapters.providers.gemini_provider import build_gemini_provider
@@ -150,6 +151,10 @@ class Container(containers.DeclarativeContainer):
         config.store,
         filesystem=providers.Singleton(FilesystemImageStore, root=config.output_dir),
         memory=providers.Singleton(InMemoryImageStore),
+        # Object storage: the URL names the bucket and prefix; credentials and the endpoint
+        # come from the standard AWS (or Google) environment, read by the client itself.
+        s3=providers.Singleton(open_object_image_store, url=config.store_url),
+        gs=providers.Singleton(open_object_image_store, url=config.store_url),
     )
     # What every entrypoint and use case gets: the current request's tenant view of storage.
     store = providers.Singleton(TenantStore, storage=storage)
