@@ -1,0 +1,320 @@
+"""The OpenAI-compatible images gateway, mounted at ``/openai/v1``.
+
+``OpenAI(base_url="http://host:port/openai/v1", api_key=<a bearer token of this server>)``
+works unchanged: the Images API's generations and edits (JSON or multipart, as the SDKs send
+them) and the Models API's list, answered in OpenAI's shapes and error envelope. Behind it is
+the same use case call as the tools and the native REST API — same routing, normalization
+policy, in-flight cap, input checks and store — so this is a translation, not a second path
+to a vendor. The security layers in front (Host/Origin, bearer tokens, body cap) are the app's.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import time
+from typing import Any
+
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from domain.errors import InvalidRequest, ModelNotFound
+from domain.images import ImageData, ImageRequest
+from domain.options import Background, Quality, SizeTier
+from entrypoints.container import Container
+from entrypoints.http.openai_schema import EditFields, EditJsonBody, GenerationFields, ImageUrl
+from entrypoints.http.rest import MalformedBody, UnsupportedMediaType, cancel_on_disconnect, coded, read_json
+from entrypoints.http.security import openai_error_response
+from entrypoints.mcp.presentation import structured_result
+
+# OpenAI's quality words (and DALL·E's standard/hd) in the tools' vocabulary; auto is the default.
+QUALITY: dict[str, Quality | None] = {
+    "auto": None,
+    "low": Quality.DRAFT,
+    "medium": Quality.STANDARD,
+    "standard": Quality.STANDARD,
+    "high": Quality.HIGH,
+    "hd": Quality.HIGH,
+}
+QUALITY_LABEL = {Quality.DRAFT: "low", Quality.STANDARD: "medium", Quality.HIGH: "high"}
+# Long edge → tier: every OpenAI size (up to DALL·E 3's 1792x1024) is ≈1K (S); from 2048
+# it is ≈2K (M); from 3840 (4K UHD) ≈4K (L).
+TIER_BOUNDS = ((2048, SizeTier.S), (3840, SizeTier.M))
+MAX_RATIO = 32.0
+MAX_IMAGES = 16
+# Multipart: the images, a mask, and every text field an SDK sends, with room to spare.
+MAX_FORM_FILES = MAX_IMAGES + 1
+MAX_FORM_FIELDS = 64
+IMAGE_FIELDS = ("image", "image[]")
+# Options that shape the image: their remapping is reported as the size change itself.
+SHAPE_OPTIONS = frozenset({"size", "aspect_ratio", "orientation"})
+
+
+def size_request(size: str | None) -> tuple[SizeTier | None, str | None]:
+    """``"WxH"`` → the tier of its long edge and its ratio, for the normalization policy to map
+    onto what the model offers (nearest ratio and tier, with warnings); ``auto`` → neither."""
+    if size is None or size == "auto":
+        return None, None
+    width, height = (int(part) for part in size.split("x"))
+    if max(width, height) / min(width, height) > MAX_RATIO:
+        raise InvalidRequest(f"size {size} is more elongated than 1:{MAX_RATIO:g}.", option="size")
+    long_edge = max(width, height)
+    tier = next((t for bound, t in TIER_BOUNDS if long_edge < bound), SizeTier.L)
+    divisor = math.gcd(width, height)
+    a, b = width // divisor, height // divisor
+    if a < 1000 and b < 1000:
+        return tier, f"{a}:{b}"
+    # The policy reads ratios of at most three digits: keep two decimals of the long side.
+    return tier, (f"{width / height:.2f}:1" if width >= height else f"1:{height / width:.2f}")
+
+
+def route_names(model: str | None, provider_ids: tuple[str, ...]) -> tuple[str | None, str | None]:
+    """``provider/model``, a provider id alone, or a bare model id → ``(provider, model)``.
+    Only a known provider id counts as a prefix: OpenRouter's own ids contain a slash."""
+    if not model:
+        return None, None
+    if model in provider_ids:
+        return model, None
+    prefix, slash, rest = model.partition("/")
+    if slash and rest and prefix in provider_ids:
+        return prefix, rest
+    return None, model
+
+
+def _media(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+class OpenAIGateway:
+    """Handlers over one container; ``routes()`` are mounted at ``/openai/v1``."""
+
+    def __init__(self, container: Container) -> None:
+        self.container = container
+        self.provider_ids = tuple(container.registry().ordered_ids())
+        self.reader = container.image_reader()
+        self.max_body_bytes: int = container.settings().max_body_bytes
+
+    def routes(self) -> list[BaseRoute]:
+        def route(path: str, handler: Any, method: str) -> Route:
+            return Route(path, coded(handler, respond=openai_error_response), methods=[method])
+
+        return [
+            route("/images/generations", self.generations, "POST"),
+            route("/images/edits", self.edits, "POST"),
+            route("/models", self.models, "GET"),
+            route("/models/{model:path}", self.model, "GET"),
+        ]
+
+    # -- images ----------------------------------------------------------------------------
+
+    async def generations(self, request: Request) -> Response:
+        """POST /images/generations: the Images API body, JSON."""
+        fields: GenerationFields = await read_json(request, GenerationFields)
+        return await self._create(request, fields, ())
+
+    async def edits(self, request: Request) -> Response:
+        """POST /images/edits: multipart/form-data as the SDKs send it, or JSON with image URLs."""
+        if _media(request) == "multipart/form-data":
+            form = await self._form(request)
+            try:
+                fields, images, mask = await self._read_form(form)
+            finally:
+                await form.close()
+        elif _media(request) in ("", "application/x-www-form-urlencoded"):
+            raise UnsupportedMediaType(
+                "Send the edit as multipart/form-data (image files) or application/json (image URLs).",
+                content_type=_media(request) or None,
+            )
+        else:
+            body: EditJsonBody = await read_json(request, EditJsonBody)
+            images, mask = await self._read_json_images(body)
+            fields = body
+        return await self._create(request, fields, images, mask)
+
+    async def _form(self, request: Request) -> FormData:
+        try:
+            # The body cap in front already bounds the whole body; a text part (a data URL
+            # sent as a field) may use all of it.
+            return await request.form(
+                max_files=MAX_FORM_FILES, max_fields=MAX_FORM_FIELDS, max_part_size=self.max_body_bytes
+            )
+        except HTTPException as exc:  # python-multipart's refusals, raised as a bare 400
+            raise MalformedBody(f"The multipart body cannot be read: {exc.detail}") from None
+
+    async def _read_form(self, form: FormData) -> tuple[EditFields, tuple[ImageData, ...], ImageData | None]:
+        text: dict[str, str] = {}
+        for key, value in form.multi_items():
+            if key in (*IMAGE_FIELDS, "mask"):
+                continue
+            if not isinstance(value, str):
+                raise InvalidRequest(f"{key} must be a text field, not a file.", option=key)
+            if key in text:
+                raise InvalidRequest(f"{key} is given more than once.", option=key)
+            text[key] = value
+        fields = EditFields.model_validate(text)
+        parts = [part for name in IMAGE_FIELDS for part in form.getlist(name)]
+        masks = form.getlist("mask")
+        if not parts:
+            raise InvalidRequest("image is required: one or more files (image or image[]).", option="image")
+        if len(masks) > 1:
+            raise InvalidRequest("Send at most one mask.", option="mask")
+        images = tuple([await self._read_part(part, f"image[{i}]") for i, part in enumerate(parts)])
+        mask = await self._read_part(masks[0], "mask") if masks else None
+        return fields, images, mask
+
+    async def _read_part(self, part: UploadFile | str, field: str) -> ImageData:
+        if isinstance(part, str):  # a data URL, an image://{id} or a URL sent as a text field
+            return await self.reader.read(part, field)
+        return await self.reader.read_upload(await part.read(), field)
+
+    async def _read_json_images(self, body: EditJsonBody) -> tuple[tuple[ImageData, ...], ImageData | None]:
+        given = body.image if isinstance(body.image, list) else [body.image] if body.image else []
+        values = [*given, *(body.images or [])]
+        if not values:
+            raise InvalidRequest(
+                "image is required: one or more image URLs (image or images).", option="image"
+            )
+        if len(values) > MAX_IMAGES:
+            raise InvalidRequest(f"At most {MAX_IMAGES} images.", option="image", limit=MAX_IMAGES)
+
+        def text(value: str | ImageUrl) -> str:
+            return value.image_url if isinstance(value, ImageUrl) else value
+
+        mask = text(body.mask) if body.mask is not None else None
+        return await self.reader.read_all([text(v) for v in values], mask)
+
+    async def _create(
+        self,
+        request: Request,
+        fields: GenerationFields,
+        images: tuple[ImageData, ...],
+        mask: ImageData | None = None,
+    ) -> Response:
+        if fields.stream:
+            raise InvalidRequest("Streaming is not offered by this gateway; omit stream.", option="stream")
+        provider, model = route_names(fields.model, self.provider_ids)
+        tier, ratio = size_request(fields.size)
+        image_request = ImageRequest(
+            prompt=fields.prompt,
+            provider=provider,
+            model=model,
+            n=fields.n or 1,
+            size=tier,
+            aspect_ratio=ratio,
+            quality=QUALITY[fields.quality or "auto"],
+            background=None if fields.background in (None, "auto") else Background(fields.background),
+            output_format=fields.output_format,
+            output_compression=fields.output_compression,
+            images=images,
+            mask=mask,
+        )
+        use_case = self.container.edit_image() if images else self.container.generate_image()
+        outcome = await cancel_on_disconnect(request, use_case(image_request))
+        native = structured_result(outcome, [None] * len(outcome.items), local_paths=False)
+        result = native.model_dump(exclude_none=True)
+        warnings: list[dict[str, str]] = result.setdefault("warnings", [])
+        warnings.extend(_ignored(fields))
+        data: list[dict[str, Any]] = []
+        revised = result.get("used", {}).get("revised_prompt")
+        for item, record in zip(outcome.items, result.get("images", []), strict=True):
+            datum: dict[str, Any] = {}
+            if record.get("id"):
+                record["href"] = request.url_for("image_bytes", image_id=record["id"]).path
+            if fields.response_format == "url" and record.get("id"):
+                datum["url"] = str(request.url_for("image_bytes", image_id=record["id"]))
+            else:
+                if fields.response_format == "url":
+                    warnings.append({"option": "response_format", "message": "Not saved: sent as b64_json."})
+                datum["b64_json"] = base64.b64encode(item.image.data).decode("ascii")
+            if revised:
+                datum["revised_prompt"] = revised
+            data.append(datum)
+        first = outcome.items[0].image
+        made = f"{first.width}x{first.height}"
+        body: dict[str, Any] = {
+            "created": int(time.time()),
+            "data": data,
+            "size": made,
+            "output_format": first.media_type.removeprefix("image/"),
+            "image_gen": result,
+        }
+        usage = _usage(result.get("usage") or {})
+        if usage:
+            body["usage"] = usage
+        if image_request.quality is not None and not any(w["option"] == "quality" for w in warnings):
+            body["quality"] = QUALITY_LABEL[image_request.quality]
+        if image_request.background is not None:
+            body["background"] = image_request.background.value
+        adjusted = _adjusted(fields.size, made, warnings)
+        return JSONResponse(body, headers={"X-Image-Gen-Adjusted": adjusted} if adjusted else None)
+
+    # -- models ----------------------------------------------------------------------------
+
+    async def _model_entries(self) -> list[dict[str, Any]]:
+        report = await self.container.get_model_capabilities()(None)
+        return [
+            {
+                "id": f"{p['provider']}/{m['model']}",
+                "object": "model",
+                "created": 0,
+                "owned_by": p["provider"],
+            }
+            for p in report["providers"]
+            if p["enabled"]
+            for m in p["models"]
+        ]
+
+    async def models(self, request: Request) -> Response:
+        """GET /models: every model of the enabled providers, as ``provider/model``."""
+        return JSONResponse({"object": "list", "data": await self._model_entries()})
+
+    async def model(self, request: Request) -> Response:
+        """GET /models/{provider/model}: one entry, or 404 ``model_not_found``."""
+        wanted = request.path_params["model"]
+        entry = next((e for e in await self._model_entries() if e["id"] == wanted), None)
+        if entry is None:
+            raise ModelNotFound(f"No enabled model is called {wanted[:200]!r}.", model=wanted[:200])
+        return JSONResponse(entry)
+
+
+def _ignored(fields: GenerationFields) -> list[dict[str, str]]:
+    """Warnings for the OpenAI-only knobs that no vendor call here can honour."""
+    notes = []
+    if fields.moderation == "low":
+        notes.append(
+            {
+                "option": "moderation",
+                "message": "moderation=low is not forwarded; each vendor's default applies.",
+            }
+        )
+    if fields.style is not None:
+        notes.append({"option": "style", "message": "style is a DALL·E 3 option; not forwarded."})
+    if isinstance(fields, EditFields) and fields.input_fidelity is not None:
+        notes.append({"option": "input_fidelity", "message": "input_fidelity is not forwarded."})
+    return notes
+
+
+def _usage(tokens: dict[str, int]) -> dict[str, Any] | None:
+    """OpenAI's usage object, when the vendor reported token counts."""
+    if not tokens:
+        return None
+    return {
+        "input_tokens": tokens.get("input_tokens", 0),
+        "output_tokens": tokens.get("output_tokens", 0),
+        "total_tokens": tokens.get(
+            "total_tokens", tokens.get("input_tokens", 0) + tokens.get("output_tokens", 0)
+        ),
+    }
+
+
+def _adjusted(size: str | None, made: str, warnings: list[dict[str, str]]) -> str:
+    """The ``X-Image-Gen-Adjusted`` header: ``size=asked->made`` when the size changed, then
+    every other option that was remapped or dropped (the messages are in ``image_gen``)."""
+    parts = [f"size={size}->{made}"] if size not in (None, "auto") and size != made else []
+    for option in dict.fromkeys(w["option"] for w in warnings):
+        if option not in SHAPE_OPTIONS:
+            parts.append(option)
+    return "; ".join(parts)
