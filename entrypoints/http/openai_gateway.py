@@ -10,6 +10,7 @@ to a vendor. The security layers in front (Host/Origin, bearer tokens, body cap)
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import math
 import time
@@ -180,11 +181,18 @@ class OpenAIGateway:
         if len(values) > MAX_IMAGES:
             raise InvalidRequest(f"At most {MAX_IMAGES} images.", option="image", limit=MAX_IMAGES)
 
-        def text(value: str | ImageUrl) -> str:
-            return value.image_url if isinstance(value, ImageUrl) else value
+        def text(value: str | ImageUrl, field: str) -> str:
+            if isinstance(value, str):
+                return value
+            if value.image_url is None:
+                raise InvalidRequest(
+                    f"{field}: give image_url; file_id needs OpenAI's Files API, which this server has not.",
+                    option=field,
+                )
+            return value.image_url
 
-        mask = text(body.mask) if body.mask is not None else None
-        return await self.reader.read_all([text(v) for v in values], mask)
+        mask = text(body.mask, "mask") if body.mask is not None else None
+        return await self.reader.read_all([text(v, f"image[{i}]") for i, v in enumerate(values)], mask)
 
     async def _create(
         self,
@@ -193,42 +201,29 @@ class OpenAIGateway:
         images: tuple[ImageData, ...],
         mask: ImageData | None = None,
     ) -> Response:
-        if fields.stream:
-            raise InvalidRequest("Streaming is not offered by this gateway; omit stream.", option="stream")
-        provider, model = route_names(fields.model, self.provider_ids)
-        tier, ratio = size_request(fields.size)
-        image_request = ImageRequest(
-            prompt=fields.prompt,
-            provider=provider,
-            model=model,
-            n=fields.n or 1,
-            size=tier,
-            aspect_ratio=ratio,
-            quality=QUALITY[fields.quality or "auto"],
-            background=None if fields.background in (None, "auto") else Background(fields.background),
-            output_format=fields.output_format,
-            output_compression=fields.output_compression,
-            images=images,
-            mask=mask,
-        )
+        """The one use case call, and its outcome in the Images API's shape."""
+        image_request = self._image_request(fields, images, mask)
         use_case = self.container.edit_image() if images else self.container.generate_image()
         outcome = await cancel_on_disconnect(request, use_case(image_request))
         native = structured_result(outcome, [None] * len(outcome.items), local_paths=False)
         result = native.model_dump(exclude_none=True)
         warnings: list[dict[str, str]] = result.setdefault("warnings", [])
         warnings.extend(_ignored(fields))
-        data: list[dict[str, Any]] = []
+        as_url = fields.response_format == "url"
+        # Megabytes per image: encoded off the event loop.
+        encoded = await asyncio.to_thread(
+            lambda: [None if as_url and item.stored else _b64(item.image.data) for item in outcome.items]
+        )
         revised = result.get("used", {}).get("revised_prompt")
-        for item, record in zip(outcome.items, result.get("images", []), strict=True):
-            datum: dict[str, Any] = {}
+        data: list[dict[str, Any]] = []
+        for record, b64 in zip(result.get("images", []), encoded, strict=True):
+            datum: dict[str, Any] = {"b64_json": b64} if b64 is not None else {}
             if record.get("id"):
                 record["href"] = request.url_for("image_bytes", image_id=record["id"]).path
-            if fields.response_format == "url" and record.get("id"):
-                datum["url"] = str(request.url_for("image_bytes", image_id=record["id"]))
-            else:
-                if fields.response_format == "url":
-                    warnings.append({"option": "response_format", "message": "Not saved: sent as b64_json."})
-                datum["b64_json"] = base64.b64encode(item.image.data).decode("ascii")
+                if as_url:
+                    datum["url"] = str(request.url_for("image_bytes", image_id=record["id"]))
+            elif as_url:
+                warnings.append({"option": "response_format", "message": "Not saved: sent as b64_json."})
             if revised:
                 datum["revised_prompt"] = revised
             data.append(datum)
@@ -250,6 +245,29 @@ class OpenAIGateway:
             body["background"] = image_request.background.value
         adjusted = _adjusted(fields.size, made, warnings)
         return JSONResponse(body, headers={"X-Image-Gen-Adjusted": adjusted} if adjusted else None)
+
+    def _image_request(
+        self, fields: GenerationFields, images: tuple[ImageData, ...], mask: ImageData | None
+    ) -> ImageRequest:
+        """The Images API fields in the tools' vocabulary, for the same use case."""
+        if fields.stream:
+            raise InvalidRequest("Streaming is not offered by this gateway; omit stream.", option="stream")
+        provider, model = route_names(fields.model, self.provider_ids)
+        tier, ratio = size_request(fields.size)
+        return ImageRequest(
+            prompt=fields.prompt,
+            provider=provider,
+            model=model,
+            n=fields.n or 1,
+            size=tier,
+            aspect_ratio=ratio,
+            quality=QUALITY[fields.quality or "auto"],
+            background=None if fields.background in (None, "auto") else Background(fields.background),
+            output_format=fields.output_format,
+            output_compression=fields.output_compression,
+            images=images,
+            mask=mask,
+        )
 
     # -- models ----------------------------------------------------------------------------
 
@@ -295,6 +313,10 @@ def _ignored(fields: GenerationFields) -> list[dict[str, str]]:
     if isinstance(fields, EditFields) and fields.input_fidelity is not None:
         notes.append({"option": "input_fidelity", "message": "input_fidelity is not forwarded."})
     return notes
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
 
 
 def _usage(tokens: dict[str, int]) -> dict[str, Any] | None:

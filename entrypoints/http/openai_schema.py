@@ -51,14 +51,17 @@ EndUser = Annotated[
 
 
 class ImageUrl(BaseModel):
-    """One image of a JSON edit, as OpenAI's JSON edit body gives it."""
+    """One image of a JSON edit, as OpenAI's JSON edit body gives it: ``image_url`` (a
+    ``file_id`` is recognised, and refused: this server has no Files API)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    image_url: str = Field(
+    image_url: str | None = Field(
+        None,
         description="https URL, data: URL, base64, or image://{id} of an image this server made.",
         max_length=P.MAX_IMAGE_ARG_CHARS,
     )
+    file_id: str | None = Field(None, description="Not supported: send image_url.", max_length=200)
 
 
 ImageArg = Annotated[str, Field(max_length=P.MAX_IMAGE_ARG_CHARS)] | ImageUrl
@@ -180,6 +183,7 @@ def gateway_openapi() -> tuple[dict[str, Any], dict[str, Any]]:
             (EditJsonBody, "validation"),
             (ImagesResponse, "serialization"),
             (ModelList, "serialization"),
+            (ModelEntry, "serialization"),
             (OpenAIErrorBody, "serialization"),
         ],
         ref_template="#/components/schemas/{model}",
@@ -246,9 +250,23 @@ def gateway_openapi() -> tuple[dict[str, Any], dict[str, Any]]:
         "summary": "The enabled models as provider/model ids (OpenAI Models API).",
         "responses": {"200": json_body(ref[ModelList], "Models."), **errors},
     }
+    model_param = {
+        "name": "model",
+        "in": "path",
+        "required": True,
+        "description": "provider/model; the slash is part of the id and is sent as is.",
+        "schema": {"type": "string"},
+    }
+    model = {
+        "operationId": "openaiRetrieveModel",
+        "summary": "One enabled model (OpenAI Models API).",
+        "parameters": [model_param],
+        "responses": {"200": json_body(ref[ModelEntry], "The model."), **errors},
+    }
     paths = {
         f"{OPENAI_PREFIX}/images/generations": {"post": generations},
         f"{OPENAI_PREFIX}/images/edits": {"post": edits},
         f"{OPENAI_PREFIX}/models": {"get": models},
+        f"{OPENAI_PREFIX}/models/{{model}}": {"get": model},
     }
     return paths, top.get("$defs", {})

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -25,26 +24,9 @@ from domain.errors import (
     ProviderUnavailable,
     QuotaExhausted,
     RateLimited,
+    StorageFailed,
 )
-from tests.http.helpers import AUTH, BASE_URL, TOKEN, lifespan, make_app, noisy_png
-
-GATEWAY = f"{BASE_URL}/openai/v1"
-
-
-@asynccontextmanager
-async def sdk(
-    app: Starlette, api_key: str = TOKEN, **options: Any
-) -> AsyncIterator[tuple[AsyncOpenAI, httpx2.AsyncClient]]:
-    """The OpenAI SDK pointed at the gateway of ``app`` in process (no retries unless asked),
-    and a plain client with the token for the native routes."""
-    options.setdefault("max_retries", 0)
-    async with (
-        lifespan(app),
-        httpx2.AsyncClient(transport=httpx2.ASGITransport(app)) as transport_client,
-        httpx2.AsyncClient(transport=httpx2.ASGITransport(app), base_url=BASE_URL, headers=AUTH) as http,
-    ):
-        client = AsyncOpenAI(base_url=GATEWAY, api_key=api_key, http_client=transport_client, **options)
-        yield client, http
+from tests.http.helpers import BASE_URL, make_app, noisy_png, sdk
 
 
 @pytest.fixture
@@ -168,6 +150,21 @@ async def test_url_response_format_points_at_the_native_image_route(gateway: Any
     assert fetched.status_code == 200 and hashlib.sha256(fetched.content).hexdigest() == record["sha256"]
 
 
+async def test_an_unsaved_image_comes_back_as_b64_even_when_a_url_was_asked(
+    gateway: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, _, app = gateway
+
+    async def disk_full(*args: Any, **kwargs: Any) -> None:
+        raise StorageFailed("The image could not be saved (ENOSPC).")
+
+    monkeypatch.setattr(app.state.container.store(), "save", disk_full)
+    response = await client.images.generate(prompt="a kite", model="fake/fake-image", response_format="url")
+    assert response.data[0].url is None and decoded(response.data[0].b64_json or "").format == "PNG"
+    options = [w["option"] for w in response.model_extra["image_gen"]["warnings"]]
+    assert "directory" in options and "response_format" in options
+
+
 @pytest.mark.parametrize(
     ("model", "provider", "model_id", "by_default"),
     [
@@ -262,6 +259,16 @@ async def test_json_edit_takes_stored_ids_and_image_url_objects(gateway: Any) ->
     call = app.state.container.fake().calls[-1]
     assert call.images[0].source_id == image_id and call.images[1].data == PNG and call.mask is not None
     assert response.json()["image_gen"]["operation"] == "edit"
+
+
+async def test_json_edit_refuses_file_ids_naming_the_image(gateway: Any) -> None:
+    _, http, app = gateway
+    body = {"prompt": "x", "images": [{"image_url": "image://" + "0" * 32}, {"file_id": "file-abc"}]}
+    response = await http.post("/openai/v1/images/edits", json=body)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["param"] == "image[1]" and "file_id" in error["message"]
+    assert app.state.container.fake().calls == []
 
 
 # -- models --------------------------------------------------------------------------------
@@ -370,12 +377,14 @@ async def test_a_wrong_or_missing_token_is_an_authentication_error(output_root: 
     assert anonymous.headers["www-authenticate"].startswith("Bearer")
 
 
-async def test_a_foreign_origin_is_a_permission_denied_error(output_root: Path) -> None:
+async def test_a_foreign_origin_or_host_is_refused_in_the_envelope(output_root: Path) -> None:
     headers = {"Origin": "https://evil.example"}
-    async with sdk(make_app(output_root), default_headers=headers) as (client, _):
+    async with sdk(make_app(output_root), default_headers=headers) as (client, http):
         with pytest.raises(openai.PermissionDeniedError) as error:
             await client.images.generate(prompt="x")
+        rebound = await http.get("/openai/v1/models", headers={"Host": "evil.example"})
     assert error.value.code == "forbidden"
+    assert rebound.status_code == 421 and rebound.json()["error"]["code"] == "misdirected_request"
 
 
 async def test_unknown_model_and_path_are_not_found_errors(gateway: Any) -> None:

@@ -31,6 +31,7 @@ async def test_openapi_describes_every_route_and_the_real_rules(client: httpx2.A
         "/openai/v1/images/generations",
         "/openai/v1/images/edits",
         "/openai/v1/models",
+        "/openai/v1/models/{model}",
     }
     assert document["security"] == [{"bearer": []}]
     assert document["paths"]["/healthz"]["get"]["security"] == []
