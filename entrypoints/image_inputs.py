@@ -110,6 +110,10 @@ class ImageInputReader:
         data = await asyncio.to_thread(self._decode_base64, payload, field)
         return await self._checked(data, field)
 
+    async def read_upload(self, data: bytes, field: str) -> ImageData:
+        """Check the bytes of an uploaded file (a multipart part) like any other input."""
+        return await self._checked(data, field)
+
     def _too_large(self, field: str) -> InvalidRequest:
         return InvalidRequest(
             f"{field} is larger than {self.max_bytes} bytes.", option=field, limit=self.max_bytes

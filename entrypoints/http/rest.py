@@ -51,22 +51,23 @@ def _invalid_body(exc: PydanticValidationError) -> InvalidRequest:
     return InvalidRequest(message, problems=problems)
 
 
-def coded(handler: Handler) -> Handler:
-    """Every failure of ``handler`` becomes the coded JSON error with its HTTP status."""
+def coded(handler: Handler, respond: Callable[..., Response] = error_response) -> Handler:
+    """Every failure of ``handler`` becomes the coded JSON error with its HTTP status.
+    ``respond(exc, status=None)`` shapes it (the OpenAI gateway passes its own envelope)."""
 
     @functools.wraps(handler)
     async def wrapped(request: Request) -> Response:
         try:
             return await handler(request)
         except MalformedBody as exc:
-            return error_response(exc, status=400)
+            return respond(exc, status=400)
         except ClientDisconnect:
             # Nobody will read the answer; not worth an "unexpected error" traceback.
-            return error_response(MalformedBody("The client disconnected mid-body."), status=400)
+            return respond(MalformedBody("The client disconnected mid-body."), status=400)
         except PydanticValidationError as exc:
-            return error_response(_invalid_body(exc))
+            return respond(_invalid_body(exc))
         except Exception as exc:  # AppErrors keep their code; the rest is logged and masked
-            return error_response(exc)
+            return respond(exc)
 
     return wrapped
 
