@@ -32,7 +32,7 @@ from application.retry import RetryPolicy
 from application.routing import DisabledProvider, ProviderRegistry
 from domain.catalog import ModelSpec
 from entrypoints.image_inputs import ImageInputReader
-from entrypoints.log_redaction import register_secrets
+from entrypoints.log_redaction import install_redaction, register_secrets
 from entrypoints.settings import Settings, parse_pairs
 
 
@@ -179,6 +179,9 @@ def build_container(settings: Settings) -> Container:
     container = Container(settings=settings)
     container.config.from_pydantic(settings)
     register_secrets(settings.secrets())  # masked in every error payload and log line
+    # Here rather than only in the console script: `fastmcp run …:create_server` and an
+    # embedding ASGI server build the container without it.
+    install_redaction()
     return container
 
 
