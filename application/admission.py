@@ -1,15 +1,20 @@
-"""A cap on generations in flight: excess calls are refused at once instead of piling up."""
+"""A cap on generations in flight: excess calls are refused at once instead of piling up.
+
+The cap is taken before a call reads its input images, so a burst of heavy edit calls is
+refused before any of them decodes anything."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from application.ports import AdmissionControl
 from domain.errors import Overloaded
 
 
-class InFlightLimit:
-    """Counts running generations; ``slot()`` raises Overloaded when all are taken."""
+class InFlightLimit(AdmissionControl):
+    """Counts running generations in this process; ``slot()`` raises Overloaded when all are
+    taken. (Single event loop: the check and the increment cannot interleave.)"""
 
     def __init__(self, limit: int, retry_after: float = 5.0) -> None:
         self.limit = limit

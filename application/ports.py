@@ -1,9 +1,10 @@
-"""The two ports the core depends on. Adapters and fakes subclass them explicitly."""
+"""The ports the core depends on. Adapters and fakes subclass them explicitly."""
 
 from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from domain.catalog import ModelSpec
@@ -78,3 +79,16 @@ class ImageStore(Protocol):
     @abstractmethod
     async def list_recent(self, limit: int = 20) -> list[StoredImage]:
         """Newest first."""
+
+
+class AdmissionControl(Protocol):
+    """Admits a call before it costs anything (input decoding, fetching, vendor calls).
+
+    ``slot()`` is an async context manager held for the whole call: entering it either admits
+    the call or raises :class:`domain.errors.Overloaded` at once (never queues), and leaving it
+    releases the place. Kept this small so that a cluster-wide cap (a shared counter in Redis,
+    say) can replace the in-process one without touching the use cases.
+    """
+
+    @abstractmethod
+    def slot(self) -> AbstractAsyncContextManager[None]: ...

@@ -31,6 +31,7 @@ from application.ports import ImageProvider, ImageStore
 from application.retry import RetryPolicy
 from application.routing import DisabledProvider, ProviderRegistry
 from domain.catalog import ModelSpec
+from entrypoints.decode_pool import DecodePool
 from entrypoints.image_inputs import ImageInputReader
 from entrypoints.log_redaction import install_redaction, register_secrets
 from entrypoints.settings import Settings, parse_pairs
@@ -111,6 +112,7 @@ def build_image_reader(
         fetch=fetcher() if settings.allow_url_fetch else None,
         max_pixels=settings.max_input_pixels,
         local_dir=settings.local_input_dir,
+        pool=DecodePool(settings.decode_workers),
     )
 
 
@@ -168,6 +170,7 @@ class Container(containers.DeclarativeContainer):
         retry=retry,
         in_flight=in_flight,
         heartbeat_s=config.heartbeat_s,
+        input_timeout_s=config.input_timeout_s,
     )
     generate_image = providers.Factory(GenerateImage, run=create_images)
     edit_image = providers.Factory(EditImage, run=create_images)

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import io
 import re
+import threading
+from collections.abc import Callable
 
 from domain.errors import InvalidRequest
 from domain.media import MAX_PIXELS
@@ -50,23 +52,39 @@ class _Truncated(Exception):
     pass
 
 
-def verify_image(data: bytes, media_type: str, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
+class CheckAbandoned(Exception):
+    """The call that wanted this check was cancelled or ran out of time; nobody awaits it."""
+
+
+def verify_image(
+    data: bytes, media_type: str, max_pixels: int = MAX_PIXELS, *, stop: threading.Event | None = None
+) -> tuple[int, int]:
     """Return (width, height) of an image that decodes fully and is no larger than
-    ``max_pixels``; raise InvalidRequest for a truncated, corrupt, oversized or polyglot one."""
+    ``max_pixels``; raise InvalidRequest for a truncated, corrupt, oversized or polyglot one.
+    ``stop``, once set, makes the check give up (CheckAbandoned) at its next stage."""
+
+    def checkpoint() -> None:
+        if stop is not None and stop.is_set():
+            raise CheckAbandoned
+
     try:
         end = _structure_end(data, media_type)
     except (_Truncated, IndexError):
         raise InvalidRequest("The image is truncated or damaged.", reason="truncated") from None
+    checkpoint()
     if end < len(data) and not _harmless_trailer(data, end, media_type):
         raise InvalidRequest(
             f"The image has {len(data) - end} unexpected bytes after its end (a polyglot file or "
             "appended data); re-save it as a plain image.",
             reason="trailing_data",
         )
-    return _decode(data, media_type, max_pixels)
+    checkpoint()
+    return _decode(data, media_type, max_pixels, checkpoint)
 
 
-def _decode(data: bytes, media_type: str, max_pixels: int) -> tuple[int, int]:
+def _decode(
+    data: bytes, media_type: str, max_pixels: int, checkpoint: Callable[[], None] = lambda: None
+) -> tuple[int, int]:
     from PIL import Image
 
     bomb = (Image.DecompressionBombError, Image.DecompressionBombWarning)
@@ -80,13 +98,14 @@ def _decode(data: bytes, media_type: str, max_pixels: int) -> tuple[int, int]:
             width, height = image.size
             _check_pixels(width, height, max_pixels)
             image.verify()  # checksums (PNG CRCs) without decoding
+        checkpoint()  # the full decode below is the costly part: skip it for an abandoned call
         with Image.open(io.BytesIO(data)) as image:
             image.load()
     except bomb:
         raise InvalidRequest(
             f"The image declares more than {max_pixels} pixels.", reason="too_many_pixels", limit=max_pixels
         ) from None
-    except InvalidRequest:
+    except (InvalidRequest, CheckAbandoned):
         raise
     except Exception as exc:  # Pillow raises many types (OSError, SyntaxError, struct.error...)
         raise InvalidRequest(

@@ -27,6 +27,7 @@ from application.ports import ImageStore
 from domain.errors import ImageNotFound, InvalidRequest
 from domain.images import ImageData
 from domain.media import MAX_PIXELS, sniff_media_type
+from entrypoints.decode_pool import DecodePool
 from entrypoints.image_checks import verify_image
 
 
@@ -73,12 +74,16 @@ class ImageInputReader:
         *,
         max_pixels: int = MAX_PIXELS,
         local_dir: Path | None = None,
+        pool: DecodePool | None = None,
     ) -> None:
         self.store = store
         self.max_bytes = max_bytes
         self.fetch = fetch
         self.max_pixels = max_pixels
         self.local_dir = local_dir
+        # Decoding (base64 and pixels) runs here, never on the event loop, and never more
+        # than pool.workers at a time: that bounds the memory of decoded buffers.
+        self.pool = pool or DecodePool()
 
     async def read_all(
         self, images: list[str], mask: str | None
@@ -108,7 +113,7 @@ class ImageInputReader:
         if not match and text[:5].lower() == "data:":
             raise InvalidRequest(f"{field}: only base64 data URLs are accepted.", option=field)
         # Megabytes of base64: checked and decoded in a worker thread, not on the event loop.
-        data = await asyncio.to_thread(self._decode_base64, payload, field)
+        data = await self.pool.run(self._decode_base64, payload, field)
         return await self._checked(data, field)
 
     def _too_large(self, field: str) -> InvalidRequest:
@@ -116,7 +121,7 @@ class ImageInputReader:
             f"{field} is larger than {self.max_bytes} bytes.", option=field, limit=self.max_bytes
         )
 
-    def _decode_base64(self, payload: str, field: str) -> bytes:
+    def _decode_base64(self, payload: str, field: str, *, stop: object = None) -> bytes:
         # Cap before decoding: base64 is 4/3 of the bytes it carries.
         if len(payload) > self.max_bytes * 4 // 3 + 4:
             raise self._too_large(field)
@@ -152,9 +157,7 @@ class ImageInputReader:
             raise self._too_large(field)
         try:
             image = ImageData.from_bytes(data, source_id=source_id)
-            size = trusted_size or await asyncio.to_thread(
-                verify_image, data, image.media_type, self.max_pixels
-            )
+            size = trusted_size or await self.pool.run(verify_image, data, image.media_type, self.max_pixels)
         except InvalidRequest as exc:
             raise InvalidRequest(f"{field}: {exc.message}", **{**exc.details, "option": field}) from None
         return attrs.evolve(image, width=size[0], height=size[1])

@@ -144,6 +144,19 @@ class Settings(BaseSettings):
     )
     local_input_dir: Path | None = Field(None, validation_alias=_env("IMAGE_GEN_MCP_LOCAL_INPUT_DIR"))
     url_timeout_s: float = Field(20.0, gt=0, validation_alias=_env("IMAGE_GEN_MCP_URL_TIMEOUT"))
+    input_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        validation_alias=_env("IMAGE_GEN_MCP_INPUT_TIMEOUT"),
+        description="seconds for reading, fetching and checking all input images of one call",
+    )
+    decode_workers: int = Field(
+        2,
+        ge=1,
+        le=32,
+        validation_alias=_env("IMAGE_GEN_MCP_DECODE_WORKERS"),
+        description="input images decoded at once, process-wide (each may hold max_input_pixels × 4 bytes)",
+    )
 
     # -- HTTP entrypoint -----------------------------------------------------------------
     auth_tokens: SecretStr | None = Field(None, validation_alias=_env("IMAGE_GEN_MCP_AUTH_TOKENS"))

@@ -19,6 +19,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from application.create_images import InputLoader
 from domain.errors import AppError, ImageNotFound, InvalidRequest
 from domain.images import ImageRequest, StoredImage
 from domain.media import extension_for
@@ -135,8 +136,9 @@ class RestApi:
 
     async def edits(self, request: Request) -> Response:
         body: EditBody = await read_json(request, self.edit_body)
-        images, mask = await self.reader.read_all(body.images, body.mask)
-        return await self._create(request, body, self._request(body, images=images, mask=mask), edit=True)
+        # Read and checked only once the call is admitted (in-flight cap, input deadline).
+        inputs = functools.partial(self.reader.read_all, body.images, body.mask)
+        return await self._create(request, body, self._request(body), edit=True, inputs=inputs)
 
     def _request(self, body: GenerateBody, **inputs: Any) -> ImageRequest:
         return ImageRequest(
@@ -158,12 +160,20 @@ class RestApi:
         )
 
     async def _create(
-        self, request: Request, body: GenerateBody, image_request: ImageRequest, edit: bool
+        self,
+        request: Request,
+        body: GenerateBody,
+        image_request: ImageRequest,
+        edit: bool,
+        inputs: InputLoader | None = None,
     ) -> Response:
-        use_case = self.container.edit_image() if edit else self.container.generate_image()
         mode = body.inline or InlineMode.NONE
         renderer = InlineRenderer(self.settings, mode)
-        outcome = await cancel_on_disconnect(request, use_case(image_request, None, renderer.images_ready))
+        if edit:
+            call = self.container.edit_image()(image_request, None, renderer.images_ready, inputs)
+        else:
+            call = self.container.generate_image()(image_request, None, renderer.images_ready)
+        outcome = await cancel_on_disconnect(request, call)
         inlined = await renderer.render(outcome)
         data = structured_result(outcome, inlined, local_paths=False).model_dump(exclude_none=True)
         for record, preview in zip(data.get("images", []), inlined, strict=True):

@@ -11,7 +11,7 @@ from fastmcp.tools import ToolResult
 from mcp.types import ImageContent, ResourceLink, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
-from application.create_images import ImageOutcome
+from application.create_images import ImageOutcome, InputLoader
 from domain.errors import AppError
 from domain.images import ImageRequest
 from entrypoints.container import Container
@@ -113,7 +113,11 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
     )
 
     async def run(
-        ctx: Context | None, request: ImageRequest, inline: InlineMode | None, edit: bool
+        ctx: Context | None,
+        request: ImageRequest,
+        inline: InlineMode | None,
+        edit: bool,
+        inputs: InputLoader | None = None,
     ) -> ToolResult:
         async def progress(done: float, total: float | None, message: str) -> None:
             if ctx is not None:
@@ -122,7 +126,10 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
         try:
             use_case = container.edit_image() if edit else container.generate_image()
             renderer = InlineRenderer(settings, inline or settings.inline)
-            outcome: ImageOutcome = await use_case(request, progress, renderer.images_ready)
+            if edit:
+                outcome: ImageOutcome = await use_case(request, progress, renderer.images_ready, inputs)
+            else:
+                outcome = await use_case(request, progress, renderer.images_ready)
             inlined = await renderer.render(outcome)
         except AppError as exc:
             return error_result(exc)
@@ -230,10 +237,6 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
     ) -> ToolResult:
         """Edit image(s) following an instruction, optionally inside a mask. Accepts
         image://{id} from an earlier result, so nothing needs re-sending."""
-        try:
-            decoded, decoded_mask = await reader.read_all(images, mask)
-        except AppError as exc:
-            return error_result(exc)
         request = ImageRequest(
             prompt=prompt,
             provider=provider,
@@ -249,10 +252,9 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
             output_compression=output_compression,
             strict=strict,
             directory=directory,
-            images=decoded,
-            mask=decoded_mask,
         )
-        return await run(ctx, request, inline, edit=True)
+        # Read and checked only once the call is admitted (in-flight cap, input deadline).
+        return await run(ctx, request, inline, edit=True, inputs=lambda: reader.read_all(images, mask))
 
     @mcp.tool(
         title="Get Model Capabilities",
