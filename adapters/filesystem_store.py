@@ -79,12 +79,25 @@ class FilesystemImageStore(ImageStore):
         if "\x00" in directory or len(directory) > 1024:
             raise InvalidRequest("directory is not a valid path.", option="directory")
         requested = Path(directory).expanduser()
+        try:  # NAME_MAX: a longer component fails every call later, as an OS error
+            too_long = any(len(os.fsencode(part)) > 255 for part in requested.parts)
+        except UnicodeEncodeError:
+            too_long = True
+        if too_long:
+            raise InvalidRequest("directory is not a valid path.", option="directory")
         if ".." in requested.parts:
             raise InvalidRequest(
                 "directory must not contain '..'; give a folder inside the output root.",
                 option="directory",
             )
         candidate = requested if requested.is_absolute() else root / requested
+        try:
+            return self._inside(candidate, root)
+        except (OSError, RuntimeError):  # a name too long, a symlink loop: the caller's input
+            raise InvalidRequest("directory is not a valid path.", option="directory") from None
+
+    @staticmethod
+    def _inside(candidate: Path, root: Path) -> Path:
         # resolve() follows symlinks that already exist, so a link pointing out is caught.
         resolved = candidate.resolve(strict=False)
         if not (resolved == root or resolved.is_relative_to(root)):
@@ -160,9 +173,15 @@ class FilesystemImageStore(ImageStore):
         index = self._real_root() / _INDEX
         if not index.is_dir():
             return []
-        entries = sorted(index.glob("*.json"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        stamped = []
+        for entry in index.glob("*.json"):
+            try:
+                stamped.append((entry.stat().st_mtime_ns, entry))
+            except OSError:
+                continue  # deleted while being listed
+        stamped.sort(key=lambda pair: pair[0], reverse=True)
         records = []
-        for entry in entries[: max(0, limit)]:
+        for _, entry in stamped[: max(0, limit)]:
             try:
                 records.append(_record_from_json(entry.read_bytes()))
             except (OSError, ValueError, KeyError):

@@ -196,7 +196,9 @@ class RestApi:
 
     async def recent(self, request: Request) -> Response:
         raw = request.query_params.get("limit", str(DEFAULT_LIST))
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIST:
+        # isdigit() alone admits "²" and "٣" (int() refuses the first), and int() refuses
+        # more than 4300 digits: ASCII digits of bounded length only.
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 6) or not 1 <= int(raw) <= MAX_LIST:
             raise InvalidRequest(f"limit must be an integer from 1 to {MAX_LIST}.", option="limit")
         records = await self.store.list_recent(int(raw))
         images = [_stored_info(r, self._href(request, r.id)) for r in records]
