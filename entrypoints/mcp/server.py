@@ -17,6 +17,7 @@ from domain.images import ImageRequest
 from entrypoints.container import Container
 from entrypoints.mcp import tool_params as P
 from entrypoints.mcp.errors import CodedErrors, error_result
+from entrypoints.mcp.identity import INSTRUCTIONS, SERVER_NAME, server_version
 from entrypoints.mcp.presentation import (
     ImageToolResult,
     InlineRenderer,
@@ -29,29 +30,6 @@ from entrypoints.mcp.stored_records import image_uri
 from entrypoints.settings import InlineMode, Settings
 
 log = logging.getLogger("image_gen_mcp")
-
-SERVER_NAME = "image-gen-mcp"
-INSTRUCTIONS = """\
-Generates and edits images on OpenAI, Azure OpenAI, Google Gemini, Vertex AI and OpenRouter
-through one schema. Call get_model_capabilities to see which providers are enabled (and which
-variable enables the others), and what each model supports (sizes, aspect ratios, masks,
-transparency, max n). provider and model may be omitted: the server picks its default and
-says which it chose. Results carry a small inline preview plus a resource link
-(image://{id}) to the full image; pass image://{id} to edit_image to edit an image made
-earlier without re-sending it. Every failure is an isError result whose structuredContent has
-a stable `code`. Options a model cannot honour exactly are remapped and reported in
-`warnings`; pass strict=true to get an error instead."""
-
-
-def server_version() -> str:
-    """The installed package's version (reported as serverInfo and in the OpenAPI document)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("image-gen-mcp")
-    except PackageNotFoundError:
-        return "0+unknown"
-
 
 class CapabilitiesResult(BaseModel):
     """structuredContent of get_model_capabilities."""
