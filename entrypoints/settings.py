@@ -170,6 +170,19 @@ class Settings(BaseSettings):
         description="Host header values accepted besides loopback and the bound address, "
         "comma-separated; wildcards allowed (*.example.com).",
     )
+    header_timeout_s: float = Field(
+        5.0,
+        gt=0,
+        le=300,
+        validation_alias=_env("IMAGE_GEN_MCP_HEADER_TIMEOUT"),
+        description="seconds a connection may take to send a request's headers (and may sit idle)",
+    )
+    max_connections: int = Field(
+        512,
+        ge=8,
+        validation_alias=_env("IMAGE_GEN_MCP_MAX_CONNECTIONS"),
+        description="open HTTP connections; idle ones are closed first to make room",
+    )
     log_level: str = Field("INFO", validation_alias=_env("IMAGE_GEN_MCP_LOG_LEVEL"))
 
     # -- stdio start-up --------------------------------------------------------------------
