@@ -14,17 +14,20 @@ from collections.abc import Iterable
 MASK = "[REDACTED]"
 # Shorter values are not credentials, and masking them would mangle ordinary text.
 MIN_SECRET_CHARS = 6
-# Bound the set: tokens are re-issued about hourly, and a long-running server must not grow
-# without limit. The oldest runtime tokens are expired long before this many were issued.
-_MAX_SECRETS = 4096
+# Runtime tokens are re-issued about hourly: keep the latest ones only, so a long-running
+# server does not grow without limit (the oldest expired long before this many were issued).
+# Configured secrets are never dropped.
+_MAX_RUNTIME_TOKENS = 1024
 
 _lock = threading.Lock()
 _secrets: tuple[str, ...] = ()
-_order: list[str] = []
+_configured: set[str] = set()
+_order: list[str] = []  # runtime tokens, oldest first
 
 
-def register_secrets(values: Iterable[str]) -> None:
-    """Mask these values from now on (longest first, so overlapping values mask fully)."""
+def register_secrets(values: Iterable[str], *, runtime: bool = False) -> None:
+    """Mask these values from now on (longest first, so overlapping values mask fully).
+    ``runtime`` marks access tokens obtained while running (kept in a bounded window)."""
     global _secrets
     new = [v for v in values if isinstance(v, str) and len(v) >= MIN_SECRET_CHARS]
     with _lock:
@@ -32,9 +35,12 @@ def register_secrets(values: Iterable[str]) -> None:
         added = [v for v in dict.fromkeys(new) if v not in known]
         if not added:
             return
-        _order.extend(added)
-        del _order[:-_MAX_SECRETS]
-        _secrets = tuple(sorted(set(_order), key=len, reverse=True))
+        if runtime:
+            _order.extend(added)
+            del _order[:-_MAX_RUNTIME_TOKENS]
+        else:
+            _configured.update(added)
+        _secrets = tuple(sorted(_configured | set(_order), key=len, reverse=True))
 
 
 def registered_secrets() -> tuple[str, ...]:

@@ -174,7 +174,7 @@ class AzureOpenAIImageProvider(OpenAIImagesAdapter):
                     provider=self.provider_id,
                 ) from None
             # An Entra token is as good as a key while it lives: masked like one.
-            register_secrets([issued])
+            register_secrets([issued], runtime=True)
             return issued
 
         return token

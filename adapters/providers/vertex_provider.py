@@ -68,11 +68,11 @@ def _registering_tokens(credentials: Credentials) -> Credentials:
 
     def refresh_and_register(request: Any) -> None:
         refresh(request)
-        register_secrets([str(credentials.token or "")])
+        register_secrets([str(credentials.token or "")], runtime=True)
 
     credentials.refresh = refresh_and_register  # type: ignore[method-assign]
     credentials._image_gen_mcp_registers = True  # type: ignore[attr-defined]
-    register_secrets([str(credentials.token or "")])  # one already held (ADC may carry one)
+    register_secrets([str(credentials.token or "")], runtime=True)  # one already held (ADC may carry one)
     return credentials
 
 

@@ -34,6 +34,7 @@ OTHER = "Zq9Wv7Kp3Lm8Rt2Xy6Bn4Hd"
 def registered(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(secrets, "_secrets", ())
     monkeypatch.setattr(secrets, "_order", [])
+    monkeypatch.setattr(secrets, "_configured", set())
     secrets.register_secrets([OTHER])
 
 
@@ -157,3 +158,14 @@ def test_building_a_container_installs_the_log_filter(
         "x", logging.INFO, __file__, 1, "key %s", ("sk-fastmcp-run-0123456789",), None
     )
     assert record.getMessage() == "key [REDACTED]"
+
+
+def test_runtime_tokens_are_bounded_but_configured_keys_stay() -> None:
+    secrets.register_secrets(
+        [f"runtime-token-{i:06d}" for i in range(secrets._MAX_RUNTIME_TOKENS + 50)], runtime=True
+    )
+    kept = secrets.registered_secrets()
+    assert OTHER in kept  # configured: never dropped
+    assert (
+        "runtime-token-000000" not in kept and f"runtime-token-{secrets._MAX_RUNTIME_TOKENS + 49:06d}" in kept
+    )
