@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import uuid
 from collections.abc import Mapping
@@ -34,6 +35,12 @@ def requested_directory(directory: str | None) -> Path | None:
     if "\x00" in directory or len(directory) > 1024:
         raise InvalidRequest("directory is not a valid path.", option="directory")
     requested = Path(directory).expanduser()
+    try:  # NAME_MAX: a longer component would fail every call later, as an OS error
+        too_long = any(len(os.fsencode(part)) > 255 for part in requested.parts)
+    except UnicodeEncodeError:  # lone surrogates: no file system can name them
+        too_long = True
+    if too_long:
+        raise InvalidRequest("directory is not a valid path.", option="directory")
     if ".." in requested.parts:
         raise InvalidRequest(
             "directory must not contain '..'; give a folder inside the output root.",

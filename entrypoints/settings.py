@@ -182,6 +182,19 @@ class Settings(BaseSettings):
         description="let HTTP callers (not only stdio) read files in IMAGE_GEN_MCP_LOCAL_INPUT_DIR",
     )
     url_timeout_s: float = Field(20.0, gt=0, validation_alias=_env("IMAGE_GEN_MCP_URL_TIMEOUT"))
+    input_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        validation_alias=_env("IMAGE_GEN_MCP_INPUT_TIMEOUT"),
+        description="seconds for reading, fetching and checking all input images of one call",
+    )
+    decode_workers: int = Field(
+        2,
+        ge=1,
+        le=32,
+        validation_alias=_env("IMAGE_GEN_MCP_DECODE_WORKERS"),
+        description="input images decoded at once, process-wide (each may hold max_input_pixels × 4 bytes)",
+    )
 
     # -- HTTP entrypoint -----------------------------------------------------------------
     auth_tokens: SecretStr | None = Field(
@@ -199,6 +212,19 @@ class Settings(BaseSettings):
         validation_alias=_env("IMAGE_GEN_MCP_ALLOWED_HOSTS"),
         description="Host header values accepted besides loopback and the bound address, "
         "comma-separated; wildcards allowed (*.example.com).",
+    )
+    header_timeout_s: float = Field(
+        5.0,
+        gt=0,
+        le=300,
+        validation_alias=_env("IMAGE_GEN_MCP_HEADER_TIMEOUT"),
+        description="seconds a connection may take to send a request's headers (and may sit idle)",
+    )
+    max_connections: int = Field(
+        512,
+        ge=8,
+        validation_alias=_env("IMAGE_GEN_MCP_MAX_CONNECTIONS"),
+        description="open HTTP connections; idle ones are closed first to make room",
     )
     log_level: str = Field("INFO", validation_alias=_env("IMAGE_GEN_MCP_LOG_LEVEL"))
 

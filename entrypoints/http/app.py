@@ -208,6 +208,8 @@ def serve_http(settings: Settings, transport: str, host: str, port: int, insecur
     unless ``insecure``."""
     import uvicorn
 
+    from entrypoints.http.connection_guard import guarded_protocol
+
     if not is_loopback(host) and not configured_tokens(settings):
         if not insecure:
             raise SystemExit(
@@ -224,4 +226,8 @@ def serve_http(settings: Settings, transport: str, host: str, port: int, insecur
         log_level=settings.log_level.lower(),
         server_header=False,
         timeout_graceful_shutdown=30,
+        # Idle and slow-header connections are cut off, and their number capped (see
+        # connection_guard: uvicorn alone arms no timer before a first response).
+        http=guarded_protocol(settings.header_timeout_s, settings.max_connections),
+        timeout_keep_alive=max(1, int(settings.header_timeout_s)),
     )

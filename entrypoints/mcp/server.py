@@ -11,12 +11,13 @@ from fastmcp.tools import ToolResult
 from mcp.types import ImageContent, ResourceLink, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
-from application.create_images import ImageOutcome
+from application.create_images import ImageOutcome, InputLoader
 from domain.errors import AppError
 from domain.images import ImageRequest
 from entrypoints.container import Container
 from entrypoints.mcp import tool_params as P
 from entrypoints.mcp.errors import CodedErrors, error_result
+from entrypoints.mcp.identity import INSTRUCTIONS, SERVER_NAME, server_version
 from entrypoints.mcp.presentation import (
     ImageToolResult,
     InlineRenderer,
@@ -29,29 +30,6 @@ from entrypoints.mcp.stored_records import image_uri
 from entrypoints.settings import InlineMode, Settings
 
 log = logging.getLogger("image_gen_mcp")
-
-SERVER_NAME = "image-gen-mcp"
-INSTRUCTIONS = """\
-Generates and edits images on OpenAI, Azure OpenAI, Google Gemini, Vertex AI and OpenRouter
-through one schema. Call get_model_capabilities to see which providers are enabled (and which
-variable enables the others), and what each model supports (sizes, aspect ratios, masks,
-transparency, max n). provider and model may be omitted: the server picks its default and
-says which it chose. Results carry a small inline preview plus a resource link
-(image://{id}) to the full image; pass image://{id} to edit_image to edit an image made
-earlier without re-sending it. Every failure is an isError result whose structuredContent has
-a stable `code`. Options a model cannot honour exactly are remapped and reported in
-`warnings`; pass strict=true to get an error instead."""
-
-
-def server_version() -> str:
-    """The installed package's version (reported as serverInfo and in the OpenAPI document)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("image-gen-mcp")
-    except PackageNotFoundError:
-        return "0+unknown"
-
 
 class CapabilitiesResult(BaseModel):
     """structuredContent of get_model_capabilities."""
@@ -115,7 +93,11 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
     )
 
     async def run(
-        ctx: Context | None, request: ImageRequest, inline: InlineMode | None, edit: bool
+        ctx: Context | None,
+        request: ImageRequest,
+        inline: InlineMode | None,
+        edit: bool,
+        inputs: InputLoader | None = None,
     ) -> ToolResult:
         async def progress(done: float, total: float | None, message: str) -> None:
             if ctx is not None:
@@ -124,7 +106,10 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
         try:
             use_case = container.edit_image() if edit else container.generate_image()
             renderer = InlineRenderer(settings, inline or settings.inline)
-            outcome: ImageOutcome = await use_case(request, progress, renderer.images_ready)
+            if edit:
+                outcome: ImageOutcome = await use_case(request, progress, renderer.images_ready, inputs)
+            else:
+                outcome = await use_case(request, progress, renderer.images_ready)
             inlined = await renderer.render(outcome)
         except AppError as exc:
             return error_result(exc)
@@ -232,10 +217,6 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
     ) -> ToolResult:
         """Edit image(s) following an instruction, optionally inside a mask. Accepts
         image://{id} from an earlier result, so nothing needs re-sending."""
-        try:
-            decoded, decoded_mask = await reader.read_all(images, mask)
-        except AppError as exc:
-            return error_result(exc)
         request = ImageRequest(
             prompt=prompt,
             provider=provider,
@@ -251,10 +232,9 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
             output_compression=output_compression,
             strict=strict,
             directory=directory,
-            images=decoded,
-            mask=decoded_mask,
         )
-        return await run(ctx, request, inline, edit=True)
+        # Read and checked only once the call is admitted (in-flight cap, input deadline).
+        return await run(ctx, request, inline, edit=True, inputs=lambda: reader.read_all(images, mask))
 
     @mcp.tool(
         title="Get Model Capabilities",

@@ -46,7 +46,7 @@ def _wait_until_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> 
 
 
 @contextmanager
-def console_server(workdir: Path, transport: str) -> Iterator[str]:
+def console_server(workdir: Path, transport: str, **extra_env: str) -> Iterator[str]:
     """``image-gen-mcp --transport <transport>`` on a free port; always terminated."""
     script = shutil.which("image-gen-mcp", path=str(Path(sys.executable).parent))
     assert script, "the console script is installed in the project environment"
@@ -58,6 +58,7 @@ def console_server(workdir: Path, transport: str) -> Iterator[str]:
         "IMAGE_GEN_MCP_OUTPUT_DIR": str(workdir / "out"),
         "IMAGE_GEN_MCP_MAX_BODY_BYTES": str(MAX_BODY),
         "IMAGE_GEN_MCP_LOG_LEVEL": "WARNING",
+        **extra_env,
     }
     log = workdir / f"{transport}-server.log"
     with log.open("wb") as sink:
