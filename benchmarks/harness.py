@@ -1,10 +1,11 @@
-"""Shared pieces of the in-process benchmarks: a photo-like test image, an instant fake vendor
-that returns it, a server built over a real filesystem store, and peak-memory / event-loop probes.
+"""Shared pieces of the in-process benchmarks: two test images (photo-like and high-detail), an
+instant fake vendor that returns one, a server built over a real filesystem store, and
+peak-memory / event-loop probes.
 
 The fake shipped in ``adapters.memory`` answers with a solid PNG, which compresses to almost
 nothing and so flatters every step after the vendor (decode, preview, hash, save). These
 benchmarks answer instead with a 1024² (or any size) image whose PNG weighs what a real
-vendor's does (about 1.5–2.5 MB), generated once per process.
+vendor's does (about 1.4–1.6 bytes per pixel), generated once per process.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import io
+import random
 import statistics
 import time
 from collections.abc import Sequence
@@ -57,15 +59,56 @@ def photo_like_png(width: int, height: int) -> bytes:
     return out.getvalue()
 
 
+@functools.cache
+def detailed_png(width: int, height: int) -> bytes:
+    """An RGB PNG of fine, high-contrast detail (foliage, fabric, text at a distance) with grain.
+
+    About 1.5 bytes per pixel as PNG like :func:`photo_like_png`, but its detail survives JPEG
+    badly: at quality 85 the 1024² JPEG is about 470 KB (630 k characters of base64), twice the
+    default preview budget, where the photo-like one is about 115 KB. A preview of it has to
+    give up quality or size.
+    """
+    from PIL import Image, ImageDraw
+
+    rng = random.Random(17)  # fixed seed: every run encodes the same picture
+    picture = Image.merge(
+        "RGB",
+        (
+            Image.linear_gradient("L").resize((width, height)),
+            Image.radial_gradient("L").resize((width, height)),
+            Image.linear_gradient("L").rotate(90).resize((width, height)),
+        ),
+    )
+    draw = ImageDraw.Draw(picture)
+    for i in range(width * height * 3 // 200):  # dots and strokes a few pixels across
+        x, y, r = rng.randrange(width), rng.randrange(height), rng.randint(1, 5)
+        colour = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+        if i % 2:
+            draw.line((x, y, x + rng.randint(-8, 8), y + rng.randint(-8, 8)), fill=colour, width=1)
+        else:
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)
+    noise = Image.effect_noise((width, height), 24).convert("RGB")
+    picture = Image.blend(picture, noise, 0.07)
+    out = io.BytesIO()
+    picture.save(out, format="PNG")
+    return out.getvalue()
+
+
+# The vendor's answer in the benchmarks: ``--image photo`` or ``--image detailed``.
+IMAGES = {"photo": photo_like_png, "detailed": detailed_png}
+
+
 class PhotoFakeProvider(FakeImageProvider):
-    """The scriptable fake vendor, answering every call with :func:`photo_like_png`.
+    """The scriptable fake vendor, answering every call with one of :data:`IMAGES`.
 
     ``latency`` is the vendor's think time (``asyncio.sleep``: no CPU, like a network wait).
     """
 
-    def __init__(self, size: tuple[int, int] = (1024, 1024), latency: float = 0.0) -> None:
+    def __init__(
+        self, size: tuple[int, int] = (1024, 1024), latency: float = 0.0, image: str = "photo"
+    ) -> None:
         super().__init__(latency=latency, size=size)
-        self._png = photo_like_png(*size)
+        self._png = IMAGES[image](*size)
 
     async def generate(self, request: ProviderRequest) -> ProviderResult:
         return await self._photo(request)
