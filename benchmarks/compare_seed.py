@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import glob
 import json
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -41,9 +42,10 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+from bench_images import IMAGES
 from cold_start import DEFAULT_COMMAND, REPO, interleaved
 from fake_openai import FakeOpenAI
-from harness import IMAGES, summarize
+from harness import summarize
 from stdio_client import StdioSession, clean_env
 
 HERE = Path(__file__).resolve().parent
@@ -220,18 +222,19 @@ def measure_servers(
     return results
 
 
-def _row(name: str, fmt: str, values: dict[str, float | None]) -> str:
+def _row(name: str, fmt: str, values: dict[str, float]) -> str:
+    """One figure of every server, then this server's ratio to 1.4.0's and to the floor's."""
     ours, seed, floor = values["this"], values.get("seed"), values.get("floor")
-    cells = [fmt.format(ours), fmt.format(seed) if seed else "-", fmt.format(floor) if floor else "-"]
+    cells = [fmt.format(value) for value in values.values()]
     cells.append(f"{ours / seed:.2f}x" if seed else "-")
     cells.append(f"{ours / floor:.2f}x" if floor else "-")
     return f"  {name:<38}" + "".join(f"{cell:>12}" for cell in cells)
 
 
 def report(results: dict[str, Any]) -> None:
-    print(f"  {'':<38}" + "".join(f"{h:>12}" for h in ("this", "1.4.0", "floor", "vs 1.4.0", "vs floor")))
     cold = results["cold"]
     if cold:
+        print(f"  {'':<38}" + "".join(f"{h:>12}" for h in (*cold, "vs 1.4.0", "vs floor")))
         for label, key in (
             ("cold start → tools/list (median, s)", "cold_start_s"),
             ("cold start, server CPU (s)", "cold_start_cpu_s"),
@@ -249,12 +252,13 @@ def report(results: dict[str, Any]) -> None:
             "16 parallel, 1 s vendor (wall s)": ("{:.2f}", lambda r: r["concurrency"]["wall_s"]),
             "16 parallel: server peak RSS (MB)": ("{:.0f}", lambda r: r["concurrency"]["peak_rss_mb"]),
         }
-        print(f"  {image} image:")
+        print(f"  {image} image:" + " " * 24 + "".join(f"{h:>12}" for h in (*by, "vs 1.4.0", "vs floor")))
         for label, (fmt, get) in pick.items():
             print(_row(label, fmt, {name: get(r) for name, r in by.items()}))
         if "floor" in by:
-            above = by["this"]["per_call"]["median_ms"] - by["floor"]["per_call"]["median_ms"]
-            print(f"  {'one call above the floor (ms)':<38}{above:>12.1f}")
+            floor = by["floor"]["per_call"]["median_ms"]
+            above = {name: r["per_call"]["median_ms"] - floor for name, r in by.items()}
+            print(f"  {'one call above the floor (ms)':<38}" + "".join(f"{v:>12.1f}" for v in above.values()))
 
 
 def main(argv: list[str] | None = None) -> dict[str, dict[str, Any]]:
@@ -265,10 +269,17 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Any]]:
     parser.add_argument("--repeats", type=int, default=3, help="rounds of parallel calls (median)")
     parser.add_argument("--images", nargs="+", default=["photo", "detailed"], choices=sorted(IMAGES))
     parser.add_argument("--no-floor", action="store_true", help="leave out the floor server")
+    parser.add_argument(
+        "--also", action="append", default=[], metavar="NAME=COMMAND",
+        help="one more server side by side, e.g. an older checkout of this one",
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     seed = ensure_seed() if args.with_seed else None
-    commands = {"this": DEFAULT_COMMAND, **({"seed": seed} if seed else {})}
+    commands = {"this": DEFAULT_COMMAND}
+    commands.update((name, shlex.split(command)) for name, command in (a.split("=", 1) for a in args.also))
+    if seed:
+        commands["seed"] = seed
     if not args.no_floor:
         commands["floor"] = [str(REPO / ".venv" / "bin" / "python"), str(HERE / "floor_server.py")]
     results = measure_servers(commands, args.runs, args.calls, args.images, args.repeats)

@@ -20,8 +20,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench_images import IMAGES
 from fastmcp import Client
-from harness import IMAGES, LoopStallProbe, PhotoFakeProvider, bench_server, bench_settings, peak_rss_mb
+from harness import LoopStallProbe, PhotoFakeProvider, bench_server, bench_settings, peak_rss_mb
 
 
 async def parallel_calls(

@@ -1,5 +1,5 @@
 """A loopback server that answers the OpenAI Images API like the vendor, instantly or after a
-set latency, with a PNG of the requested size: photo-like or high-detail (``harness.IMAGES``).
+set latency, with a PNG of the requested size: photo-like or high-detail (``bench_images.IMAGES``).
 
 Both this server and the older one build the official ``openai`` SDK client, which honours
 ``OPENAI_BASE_URL``: pointed here, each runs its real OpenAI path end to end over stdio, so the
@@ -17,7 +17,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from harness import IMAGES
+from bench_images import IMAGES
 
 _SIZE = re.compile(r"^(\d{2,5})x(\d{2,5})$")
 

@@ -1,7 +1,7 @@
 """Per-call overhead: our own time for one ``generate_image`` against an instant fake vendor.
 
 The vendor answers at once with a 1024² PNG, photo-like or high-detail (``--image``; see
-``harness.IMAGES``), so
+``bench_images.IMAGES``), so
 everything measured is ours and the framework's: routing, policy, the filesystem store (hash,
 atomic writes, fsync), the inline preview (decode + WebP), the structured result and the MCP
 round trip through fastmcp's in-process ``Client``. The breakdown times the heavy steps alone.
@@ -23,8 +23,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench_images import IMAGES
 from fastmcp import Client
-from harness import IMAGES, LoopStallProbe, PhotoFakeProvider, bench_server, bench_settings, summarize
+from harness import LoopStallProbe, PhotoFakeProvider, bench_server, bench_settings, summarize
 
 from adapters.filesystem_store import FilesystemImageStore
 from domain.images import GeneratedImage

@@ -20,8 +20,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench_images import IMAGES
 from fastmcp import Client
-from harness import IMAGES, PhotoFakeProvider, bench_server, bench_settings
+from harness import PhotoFakeProvider, bench_server, bench_settings
 
 SEED_CHARS_PER_1024_IMAGE = 4_200_000  # image-gen-mcp 1.4.0, measured on one 1024² image
 
