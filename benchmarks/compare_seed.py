@@ -137,27 +137,39 @@ def _sessions(
         yield {name: stack.enter_context(_session(cmd, latency, image)) for name, cmd in commands.items()}
 
 
+def _rotated(sessions: dict[str, Any], turn: int) -> list[tuple[str, Any]]:
+    """The servers in turns, each turn starting one further on: none always goes first, right
+    after a pause, or always right after the same other one."""
+    items = list(sessions.items())
+    shift = turn % len(items)
+    return items[shift:] + items[:shift]
+
+
 def per_call_and_size(commands: dict[str, list[str]], image: str, calls: int) -> dict[str, dict[str, Any]]:
     """Sequential 1024² calls, the servers in turns (a load spike hits all of them alike); the
     result sizes of one 1024² and one 1536×1024 call."""
     samples: dict[str, list[float]] = {name: [] for name in commands}
+    cpu: dict[str, float] = dict.fromkeys(commands, 0.0)
     sizes: dict[str, dict[str, int]] = {name: {} for name in commands}
     with _sessions(commands, 0.0, image) as sessions:
         for name, (session, tmp) in sessions.items():
             for _ in range(3):
                 _checked(session.call("generate_image", _arguments(name, "square", "warm-up", tmp / "i")))
-        for _ in range(calls):
-            for name, (session, tmp) in sessions.items():
+        for turn in range(calls):
+            for name, (session, tmp) in _rotated(sessions, turn):
                 square = _arguments(name, "square", "a lighthouse at dusk", tmp / "i")
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), session.cpu_seconds()
                 sizes[name]["1024"] = len(_checked(session.call("generate_image", square)))
                 samples[name].append(time.perf_counter() - start)
+                cpu[name] += session.cpu_seconds() - cpu_start
         for name, (session, tmp) in sessions.items():
             wide = _arguments(name, "landscape", "a harbour at dawn", tmp / "i")
             sizes[name]["1536x1024"] = len(_checked(session.call("generate_image", wide)))
     return {
         name: {
             "per_call": summarize(samples[name]),
+            # The server's CPU time per call (all threads): what a busy machine moves least.
+            "cpu_ms_per_call": cpu[name] * 1000 / calls,
             "result_chars_1024": sizes[name]["1024"],
             "result_chars_1536x1024": sizes[name]["1536x1024"],
         }
@@ -171,16 +183,18 @@ def concurrency(
     """``calls`` parallel calls with a vendor taking ``latency``, the servers in turns,
     ``repeats`` times: median wall time, and each server's peak RSS over all of them."""
     walls: dict[str, list[float]] = {name: [] for name in commands}
+    cpus: dict[str, list[float]] = {name: [] for name in commands}
     with _sessions(commands, latency, image) as sessions:
         for name, (session, tmp) in sessions.items():
             _checked(session.call("generate_image", _arguments(name, "square", "warm-up", tmp / "i")))
-        for _ in range(repeats):
-            for name, (session, tmp) in sessions.items():
+        for turn in range(repeats):
+            for name, (session, tmp) in _rotated(sessions, turn):
                 batch = [_arguments(name, "square", f"scene {i}", tmp / "i") for i in range(calls)]
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), session.cpu_seconds()
                 for line in session.call_many("generate_image", batch):
                     _checked(line)
                 walls[name].append(time.perf_counter() - start)
+                cpus[name].append(session.cpu_seconds() - cpu_start)
         rss = {name: session.peak_rss_mb() for name, (session, _) in sessions.items()}
     return {
         name: {
@@ -189,6 +203,7 @@ def concurrency(
             "repeats": repeats,
             "wall_s": statistics.median(walls[name]),
             "walls_s": walls[name],
+            "cpu_s": statistics.median(cpus[name]),
             "peak_rss_mb": rss[name],
         }
         for name in commands
@@ -247,9 +262,11 @@ def report(results: dict[str, Any]) -> None:
         pick = {
             "per call 1024² (median, ms)": ("{:.0f}", lambda r: r["per_call"]["median_ms"]),
             "per call 1024² (p95, ms)": ("{:.0f}", lambda r: r["per_call"]["p95_ms"]),
+            "per call: server CPU (ms)": ("{:.0f}", lambda r: r.get("cpu_ms_per_call", float("nan"))),
             "result chars, 1024²": ("{:,}", lambda r: r["result_chars_1024"]),
             "result chars, 1536×1024": ("{:,}", lambda r: r["result_chars_1536x1024"]),
             "16 parallel, 1 s vendor (wall s)": ("{:.2f}", lambda r: r["concurrency"]["wall_s"]),
+            "16 parallel: server CPU (s)": ("{:.2f}", lambda r: r["concurrency"].get("cpu_s", float("nan"))),
             "16 parallel: server peak RSS (MB)": ("{:.0f}", lambda r: r["concurrency"]["peak_rss_mb"]),
         }
         print(f"  {image} image:" + " " * 24 + "".join(f"{h:>12}" for h in (*by, "vs 1.4.0", "vs floor")))

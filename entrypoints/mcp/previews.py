@@ -8,10 +8,11 @@ A preview costs a bounded amount whatever the image: one decode, at most one mod
 at most one resize and at most two encodes of the preview. Instead of walking a grid of scales
 and qualities until one fits (up to a dozen encodes on a detailed image), the size the encoder
 will produce is predicted from a probe: bands of the image at full resolution, a fifth of its
-rows at most, encoded at the highest and the lowest quality (JPEG and WebP code 16-row blocks
-independently, so a band costs what it costs inside the whole image). The first encode then
-usually fits; when it does not, or lands far below the budget, the one correction is computed
-from that encode's exact size.
+rows at most, encoded at the top quality, and at the lowest only when the top one does not fit
+(JPEG and WebP code 16-row blocks independently, so a band costs what it costs inside the
+whole image; the probe costs at most two fifths of one encode). The first encode then usually
+fits; when it does not, or lands far below the budget, the one correction is computed from
+that encode's exact size.
 """
 
 from __future__ import annotations
@@ -85,8 +86,9 @@ def make_preview(
     transparency matters. The largest scale at which the lowest quality fits, at the highest
     quality that fits there.
 
-    Returns None when the image cannot be decoded or not even a preview of one pixel fits
-    (the full image is still linked).
+    Returns None when the image cannot be decoded, when not even a preview of one pixel fits,
+    or when both the prediction and the correction miss (never seen on photos, fine detail,
+    noise, text or flat images; the full image is still linked).
     Blocking: call it in a worker thread.
     """
     from PIL import Image
