@@ -39,6 +39,7 @@ PLACEHOLDER_MODEL = ModelSpec(
     pixel_sizes=_pixel_table(),
     qualities={Quality.DRAFT: "draft", Quality.STANDARD: "standard", Quality.HIGH: "high"},
     native_negative_prompt=True,
+    recommended=True,
 )
 
 

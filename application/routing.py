@@ -73,6 +73,16 @@ class ProviderRegistry:
             option="provider",
         )
 
+    def default_model_id(self, provider_id: str, specs: Sequence[ModelSpec]) -> str | None:
+        """The model a call naming only ``provider_id`` gets (None for an empty catalog)."""
+        configured = self.default_models.get(provider_id)
+        if configured:
+            return configured
+        try:
+            return default_model(specs)
+        except ModelNotFound:
+            return None
+
     def default_provider_id(self) -> str:
         if self.default_provider:
             self.get(self.default_provider)  # a configured default that is off is an error
@@ -94,7 +104,7 @@ class ProviderRegistry:
         provider = self.get(provider_id)
         specs = list(await provider.models())
         if model is None:
-            model = self.default_models.get(provider_id) or _first_current(specs, operation)
+            model = self.default_models.get(provider_id) or default_model(specs, operation)
         spec = next((s for s in specs if s.model == model), None)
         if spec is None:
             spec = unknown_model_spec(provider_id, model, template_for(model, specs))
@@ -120,7 +130,13 @@ class ProviderRegistry:
         )
 
 
-def _first_current(specs: Sequence[ModelSpec], operation: Operation) -> str:
+def default_model(specs: Sequence[ModelSpec], operation: Operation = Operation.GENERATE) -> str:
+    """The model used when a call names none: the catalog's recommended model (the vendor's
+    best current general-purpose one) when it can do ``operation``, else the first current
+    one that can. Raises ModelNotFound for an empty catalog."""
+    recommended = next((s for s in specs if s.recommended and operation in s.operations), None)
+    if recommended is not None:
+        return recommended.model
     for status in (ModelStatus.CURRENT, ModelStatus.LEGACY):
         for spec in specs:
             if spec.status is status and operation in spec.operations:

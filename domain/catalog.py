@@ -46,6 +46,8 @@ class ModelSpec:
     * ``pixel_sizes`` gives exact pixels per (tier, ratio) for models that take ``WxH``.
     * ``qualities`` maps draft/standard/high to native values; empty means no quality knob.
     * ``native_negative_prompt`` False means the negative prompt is folded into the prompt.
+    * ``recommended`` marks the vendor's best current general-purpose model: the provider's
+      default model when the settings name none (one per catalog).
     """
 
     provider: str
@@ -72,6 +74,7 @@ class ModelSpec:
     max_prompt_chars: int = 32_000
     discovered: bool = False
     known: bool = True
+    recommended: bool = False
 
     @property
     def can_generate(self) -> bool:

@@ -242,24 +242,34 @@ async def stored_preview(data: bytes, media_type: str, settings: Settings) -> Pr
 
 
 def capabilities_text(report: dict[str, Any]) -> str:
-    """A compact reading of the capabilities report, one line per provider and per model of
-    the enabled ones; the full detail is in structuredContent (hosts count both against
-    the model's context, so the text does not repeat the JSON)."""
+    """A compact reading of the capabilities report: per provider its default model, and per
+    model of the enabled ones its facts with the aspect ratios written out; the full detail is
+    in structuredContent (hosts count both against the model's context, so the text does not
+    repeat the JSON)."""
     lines = [f"Default provider: {report['default_provider'] or 'none enabled'}."]
     for provider in report["providers"]:
+        default = provider.get("default_model")
         if not provider["enabled"]:
-            lines.append(f"{provider['provider']}: off. {provider['reason']}")
+            suffix = f" Its default model would be {default}." if default else ""
+            lines.append(f"{provider['provider']}: off. {provider['reason']}{suffix}")
             continue
-        lines.append(f"{provider['provider']}: enabled.")
+        lines.append(f"{provider['provider']}: enabled, default model {default or 'none'}.")
         for model in provider["models"]:
+            if "operations" not in model:  # retired: only its status and replacement
+                facts = ["retired " + model.get("retired_on", "")]
+                if model.get("replacement"):
+                    facts.append(f"use {model['replacement']} instead")
+                lines.append(f"  - {model['model']}: " + ", ".join(f.strip() for f in facts))
+                continue
             facts = [model["status"], "/".join(model["operations"]), f"n≤{model['max_n']}"]
             facts.append("sizes " + "/".join(model["sizes"]))
-            facts.append(f"{len(model['aspect_ratios'])} ratios")
+            facts.append("ratios " + " ".join(model["aspect_ratios"]))
             if model["supports_mask"]:
                 facts.append("mask")
             if model["transparency"]:
                 facts.append("transparency")
-            if model["replacement"] and model["status"] != "current":
+            if model.get("replacement") and model["status"] != "current":
                 facts.append(f"use {model['replacement']} instead")
-            lines.append(f"  - {model['model']}: " + ", ".join(facts))
+            mark = " (default)" if model["model"] == default else ""
+            lines.append(f"  - {model['model']}{mark}: " + ", ".join(facts))
     return "\n".join(lines)
