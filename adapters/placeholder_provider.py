@@ -60,6 +60,9 @@ class PlaceholderImageProvider(ImageProvider):
     async def edit(self, request: ProviderRequest) -> ProviderResult:
         return await asyncio.to_thread(self._draw_all, request)
 
+    async def probe(self) -> None:
+        return None  # offline: nothing to reach
+
     async def aclose(self) -> None:
         return None
 

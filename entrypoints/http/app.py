@@ -32,8 +32,9 @@ from entrypoints.http.security import (
     error_response,
     is_loopback,
 )
-from entrypoints.mcp.server import build_mcp_server, server_version
+from entrypoints.mcp.server import build_mcp_server
 from entrypoints.settings import Settings, split_list
+from entrypoints.version import server_version
 
 log = logging.getLogger("image_gen_mcp")
 

@@ -27,6 +27,7 @@ from entrypoints.mcp.presentation import (
 from entrypoints.mcp.resources import register_image_resources
 from entrypoints.mcp.stored_records import image_uri
 from entrypoints.settings import InlineMode, Settings
+from entrypoints.version import server_version
 
 log = logging.getLogger("image_gen_mcp")
 
@@ -41,16 +42,6 @@ says which it chose. Results carry a small inline preview plus a resource link
 earlier without re-sending it. Every failure is an isError result whose structuredContent has
 a stable `code`. Options a model cannot honour exactly are remapped and reported in
 `warnings`; pass strict=true to get an error instead."""
-
-
-def server_version() -> str:
-    """The installed package's version (reported as serverInfo and in the OpenAPI document)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("image-gen-mcp")
-    except PackageNotFoundError:
-        return "0+unknown"
 
 
 def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastMCP:
