@@ -43,6 +43,14 @@ PLACEHOLDER_MODEL = ModelSpec(
 )
 
 
+def _pixels(request: ProviderRequest) -> tuple[int, int]:
+    """The card's size: the catalog's, or for a model id it does not know, the same tiers."""
+    if request.width is not None and request.height is not None:
+        return request.width, request.height
+    ratio = request.aspect_ratio
+    return pixel_table(_LONG_EDGE, (ratio,), multiple=16)[(request.size_tier, ratio)]
+
+
 class PlaceholderImageProvider(ImageProvider):
     """Draws test cards with Pillow, off the event loop. Same request, same bytes."""
 
@@ -71,7 +79,7 @@ class PlaceholderImageProvider(ImageProvider):
         return ProviderResult(
             images=images,
             used={
-                "size": f"{request.width}x{request.height}",
+                "size": "{}x{}".format(*_pixels(request)),
                 "output_format": request.output_format.value,
                 "background": (request.background or Background.OPAQUE).value,
             },
@@ -80,13 +88,12 @@ class PlaceholderImageProvider(ImageProvider):
     def _draw(self, request: ProviderRequest, index: int) -> GeneratedImage:
         from PIL import Image, ImageDraw
 
-        assert request.width is not None and request.height is not None  # pixel-based spec
+        w, h = _pixels(request)
         seed = hashlib.sha256(f"{request.prompt}|{index}".encode()).digest()
         transparent = request.background is Background.TRANSPARENT
         fill = (seed[0], seed[1], seed[2], 0 if transparent else 255)
-        image = Image.new("RGBA", (request.width, request.height), fill)
+        image = Image.new("RGBA", (w, h), fill)
         draw = ImageDraw.Draw(image)
-        w, h = request.width, request.height
         ink = (255 - seed[0], 255 - seed[1], 255 - seed[2], 255)
         draw.rectangle((w // 10, h // 10, w - w // 10, h - h // 10), outline=ink, width=max(2, w // 100))
         draw.line((0, 0, w, h), fill=ink, width=2)

@@ -96,7 +96,10 @@ class ProviderRegistry:
         )
 
     async def route(self, provider_id: str | None, model: str | None, operation: Operation) -> Route:
-        """Resolve (provider, model) to an enabled provider and a catalog entry."""
+        """Resolve (provider, model) to an enabled provider and a catalog entry. A blank model
+        counts as none given (clients send "" for an option left empty); an id with inner
+        whitespace or control characters is refused (InvalidRequest), since no vendor has one."""
+        model = _clean_model_id(model)
         by_default = provider_id is None or model is None
         if provider_id is None and model is not None:
             provider_id = await self._provider_serving(model)
@@ -128,6 +131,19 @@ class ProviderRegistry:
             "uncatalogued model id.",
             model=model,
         )
+
+
+def _clean_model_id(model: str | None) -> str | None:
+    if model is None or not model.strip():
+        return None
+    model = model.strip()
+    if any(ch.isspace() or not ch.isprintable() for ch in model):
+        raise InvalidRequest(
+            f"model {model!r} is not a model id: ids have no spaces or control characters "
+            "(see get_model_capabilities).",
+            option="model",
+        )
+    return model
 
 
 def default_model(specs: Sequence[ModelSpec], operation: Operation = Operation.GENERATE) -> str:
