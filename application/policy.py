@@ -101,9 +101,9 @@ def plan_request(request: ImageRequest, spec: ModelSpec, limits: PolicyLimits) -
 
     if request.strict and warnings:
         raise UnsupportedOption(
-            "strict=true and some options cannot be honoured exactly: "
-            + " ".join(w.message for w in warnings),
-            warnings=[w.as_dict() for w in warnings],
+            "strict=true: refused, nothing was made. Without strict: "
+            + " ".join(w.conditional() for w in warnings),
+            warnings=[{"option": w.option, "message": w.conditional()} for w in warnings],
         )
     calls = tuple(
         ProviderRequest(
