@@ -22,6 +22,26 @@ from domain.images import GeneratedImage, StoredImage
 from domain.media import extension_for, sniff_media_type
 
 _ID = re.compile(r"^[0-9a-f]{32}$")
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+_SLUG_WORDS, _SLUG_CHARS = 6, 40
+
+
+def prompt_slug(prompt: object) -> str:
+    """``"A lighthouse at dusk, oil on canvas"`` → ``"a-lighthouse-at-dusk-oil-on"``: ASCII
+    letters and digits joined by hyphens, at most six words and 40 characters, so a name is
+    safe on every filesystem and shell; ``"image"`` when nothing is left."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFKD", prompt if isinstance(prompt, str) else "")
+    words = _NOT_SLUG.sub(" ", text.encode("ascii", "ignore").decode().lower()).split()
+    slug = "-".join(words[:_SLUG_WORDS])[:_SLUG_CHARS].strip("-")
+    return slug or "image"
+
+
+def file_name(created: datetime, prompt: object, image_id: str, extension: str, *, full: bool = False) -> str:
+    """``20261204-lighthouse-at-dusk-1a2b3c4d.png``: the day, the prompt's slug and the id's
+    first 8 hex digits (all of them with ``full``)."""
+    return f"{created:%Y%m%d}-{prompt_slug(prompt)}-{image_id if full else image_id[:8]}.{extension}"
 _INDEX = ".image-gen-mcp/index"
 
 
@@ -110,8 +130,9 @@ class FilesystemImageStore(ImageStore):
         media_type = sniff_media_type(image.data) or image.media_type
         image_id = uuid.uuid4().hex
         created = datetime.now(UTC)
-        name = f"{created:%Y%m%d-%H%M%S}-{image_id[:8]}.{extension_for(media_type)}"
-        path = target / name
+        path = target / file_name(created, metadata.get("prompt"), image_id, extension_for(media_type))
+        if path.exists():  # the same prompt, day and 8 hex digits: the full id keeps it unique
+            path = target / file_name(created, metadata.get("prompt"), image_id, path.suffix[1:], full=True)
         record = StoredImage(
             id=image_id,
             media_type=media_type,
