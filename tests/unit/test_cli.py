@@ -97,3 +97,13 @@ def test_version_flag(capsys) -> None:
         main(["--version"])
     assert exited.value.code == 0
     assert capsys.readouterr().out.startswith("image-gen-mcp 2.")
+
+
+def test_env_example_names_only_variables_a_setting_reads() -> None:
+    from entrypoints.startup_checks import env_file_names, known_variables
+
+    example = Path(__file__).parents[2] / ".env.example"
+    names = [line.lstrip("# ").split("=", 1)[0] for line in example.read_text().splitlines() if "=" in line]
+    names = [n for n in names if n.isupper() and " " not in n]
+    assert len(names) > 40 and set(names) <= known_variables()
+    assert env_file_names(example) == []  # all commented out: copying it changes nothing
