@@ -22,6 +22,9 @@ from domain.images import GeneratedImage, StoredImage
 from domain.media import extension_for, sniff_media_type
 
 _ID = re.compile(r"^[0-9a-f]{32}$")
+_ROOT_SETTING = "IMAGE_GEN_MCP_OUTPUT_DIR"
+# The path itself goes in details.root only: the MCP face shows it over stdio, never over HTTP.
+_FIX_ROOT = f"check that the output root ({_ROOT_SETTING}) exists, is writable and has space."
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _SLUG_WORDS, _SLUG_CHARS = 6, 40
 
@@ -86,8 +89,11 @@ class FilesystemImageStore(ImageStore):
             return self.root.resolve(strict=True)
         except OSError as exc:
             raise StorageFailed(
-                f"The output root cannot be created ({errno.errorcode.get(exc.errno or 0, 'OSError')}).",
+                f"The output root cannot be created ({errno.errorcode.get(exc.errno or 0, 'OSError')}); "
+                f"{_FIX_ROOT}",
                 reason=type(exc).__name__,
+                setting=_ROOT_SETTING,
+                root=str(self.root),
             ) from None
 
     def _target_dir(self, directory: str | None, root: Path | None = None) -> Path:
@@ -159,8 +165,11 @@ class FilesystemImageStore(ImageStore):
                 with contextlib.suppress(OSError):  # e.g. the folder itself never came to be
                     leftover.unlink(missing_ok=True)
             raise StorageFailed(
-                f"The image could not be saved ({errno.errorcode.get(exc.errno or 0, 'OSError')}).",
+                f"The image could not be saved ({errno.errorcode.get(exc.errno or 0, 'OSError')}); "
+                f"{_FIX_ROOT}",
                 reason=type(exc).__name__,
+                setting=_ROOT_SETTING,
+                root=str(root),
             ) from None
         return record
 

@@ -10,13 +10,7 @@ from attrs import field, frozen
 from application.ports import ImageProvider
 from domain.catalog import ModelSpec, template_for, unknown_model_spec
 from domain.errors import InvalidRequest, ModelNotFound, ProviderNotConfigured
-from domain.options import ModelStatus, Operation
-
-# The order in which providers are listed and tried as a default: real vendors first, the
-# offline placeholder last so that configuring any key makes it the default.
-PROVIDER_ORDER: tuple[str, ...] = (
-    "openai", "azure", "gemini", "vertex", "openrouter", "placeholder", "fake",
-)  # fmt: skip
+from domain.options import PROVIDER_ORDER, ModelStatus, Operation
 
 
 @frozen

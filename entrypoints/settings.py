@@ -14,8 +14,8 @@ from platformdirs import user_cache_dir, user_data_dir
 from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from application.routing import PROVIDER_ORDER
 from domain.media import MAX_PIXELS
+from domain.options import PROVIDER_ORDER
 
 
 class InlineMode(StrEnum):

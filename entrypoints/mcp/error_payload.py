@@ -66,10 +66,14 @@ _HINTS = {
 }
 
 
-def error_payload(exc: BaseException) -> dict[str, Any]:
+def error_payload(exc: BaseException, *, local_paths: bool = False) -> dict[str, Any]:
     """``{code, message, details, retryable}`` for any exception; unexpected ones are logged
-    with their traceback and masked as ``internal``. No configured secret survives in it."""
-    return redact_value(_payload(exc))
+    with their traceback and masked as ``internal``. No configured secret survives in it, and
+    no server folder (``details.root``) unless ``local_paths`` says the client is local."""
+    payload = redact_value(_payload(exc))
+    if not local_paths and isinstance(payload.get("details"), dict):
+        payload["details"].pop("root", None)
+    return payload
 
 
 def _payload(exc: BaseException) -> dict[str, Any]:

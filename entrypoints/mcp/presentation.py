@@ -185,7 +185,7 @@ def structured_result(
                 # The store already hashed the bytes (in a worker thread): not again on the loop.
                 sha256=stored.sha256 if stored else item.image.sha256,
                 saved=stored is not None,
-                storage_error=dict(item.storage_error) if item.storage_error else None,
+                storage_error=_storage_error(item.storage_error, local_paths),
                 inline=kind,
             )
         )
@@ -204,6 +204,16 @@ def structured_result(
     )
     # Vendor messages reach warnings and failures of partial fan-outs: mask any secret in them.
     return ImageToolResult.model_validate(redact_value(result.model_dump()))
+
+
+def _storage_error(error: Mapping[str, Any] | None, local_paths: bool) -> dict[str, Any] | None:
+    """The store's error; the output root's path only for a local client (as ``path`` is)."""
+    if error is None:
+        return None
+    details = dict(error.get("details") or {})
+    if not local_paths:
+        details.pop("root", None)
+    return {**error, "details": details}
 
 
 def summary_text(result: ImageToolResult) -> str:

@@ -81,7 +81,7 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
             outcome: ImageOutcome = await use_case(request, progress, renderer.images_ready)
             inlined = await renderer.render(outcome)
         except AppError as exc:
-            return error_result(exc)
+            return error_result(exc, local_paths=local_paths)
         result = structured_result(outcome, inlined, local_paths=local_paths)
         content: list[Any] = [TextContent(type="text", text=summary_text(result))]
         for record, preview in zip(result.images or [], inlined, strict=True):
@@ -163,7 +163,7 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
         try:
             decoded, decoded_mask = await reader.read_all(images, mask)
         except AppError as exc:
-            return error_result(exc)
+            return error_result(exc, local_paths=local_paths)
         request = ImageRequest(
             prompt=prompt,
             provider=provider,
@@ -193,7 +193,7 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
         try:
             report = await container.get_model_capabilities()(provider, model)
         except AppError as exc:
-            return error_result(exc)
+            return error_result(exc, local_paths=local_paths)
         return ToolResult(
             content=[TextContent(type="text", text=capabilities_text(report))],
             structured_content={"ok": True, **report},

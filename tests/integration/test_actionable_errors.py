@@ -57,3 +57,19 @@ async def test_a_good_edit_still_works_beside_them(server) -> None:
             "edit_image", {"prompt": "x", "images": [base64.b64encode(solid_png(8, 8)).decode()]}
         )
     assert result.structured_content["ok"] is True
+
+
+@pytest.mark.parametrize("local_paths", [True, False])
+async def test_storage_failed_names_the_output_root_variable(tmp_path: Path, local_paths: bool) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the output root should be")
+    settings = make_settings(blocked, IMAGE_GEN_MCP_FAKE_PROVIDER=False)
+    server = build_mcp_server(build_container(settings), local_paths=local_paths)
+    async with Client(server) as client:
+        result = await client.call_tool("generate_image", {"prompt": "x"}, raise_on_error=False)
+    error = result.structured_content
+    assert error["code"] == "storage_failed" and "IMAGE_GEN_MCP_OUTPUT_DIR" in error["message"]
+    assert error["details"]["setting"] == "IMAGE_GEN_MCP_OUTPUT_DIR"
+    # The path is for a local client only (stdio); an HTTP client never learns the server's folders.
+    assert (error["details"].get("root") == str(blocked)) is local_paths
+    assert str(blocked) not in error["message"]
