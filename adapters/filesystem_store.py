@@ -23,11 +23,11 @@ from adapters.safe_paths import (
 )
 from adapters.store_records import (
     IMAGE_ID,
-    image_name,
     new_record,
     record_from_json,
     record_json,
     requested_directory,
+    slugged_name,
 )
 from application.ports import ImageStore
 from domain.errors import ImageNotFound, InvalidRequest, StorageFailed
@@ -41,6 +41,11 @@ TENANTS = "tenants"
 _RESERVED = frozenset({_INDEX[0], TENANTS})
 _MAX_RECORD = 1 << 20
 _MAX_IMAGE = 1 << 31
+
+
+_ROOT_SETTING = "IMAGE_GEN_MCP_OUTPUT_DIR"
+# The path itself goes in details.root only: the MCP face shows it over stdio, never over HTTP.
+_FIX_ROOT = f"check that the output root ({_ROOT_SETTING}) exists, is writable and has space."
 
 
 def _errno_name(exc: OSError) -> str:
@@ -106,7 +111,10 @@ class FilesystemImageStore(ImageStore):
             return stack.enter_context(open_top(str(self.root), create=True))
         except OSError as exc:
             raise StorageFailed(
-                f"The output root cannot be created ({_errno_name(exc)}).", reason=type(exc).__name__
+                f"The output root cannot be created ({_errno_name(exc)}); {_FIX_ROOT}",
+                reason=type(exc).__name__,
+                setting=_ROOT_SETTING,
+                root=str(self.root),
             ) from None
 
     def _target_parts(self, directory: str | None) -> tuple[str, ...]:
@@ -146,12 +154,11 @@ class FilesystemImageStore(ImageStore):
     def _save(self, image: GeneratedImage, directory: str | None, metadata: dict[str, Any]) -> StoredImage:
         parts = self._target_parts(directory)
         record = new_record(image, metadata)
-        image_id, name = record.id, image_name(record, id_chars=8)
-        record = evolve(record, path=str(self._space_paths()[1].joinpath(*parts, name)))
-        sidecar = record_json(record)
+        image_id = record.id
         with contextlib.ExitStack() as stack:
             top = self._open_root(stack)
             target = -1
+            name = ""
             try:
                 space = stack.enter_context(walk(top, self._space, create=True))
                 try:
@@ -160,17 +167,25 @@ class FilesystemImageStore(ImageStore):
                     if exc.errno in (errno.ELOOP, errno.ENOTDIR):  # a link or a file, maybe swapped in
                         raise _through_a_file() from None
                     raise
+                name = slugged_name(record)
+                if _exists(name, target):  # the same day, prompt and 8 hex digits: the full id
+                    name = slugged_name(record, full=True)
+                record = evolve(record, path=str(self._space_paths()[1].joinpath(*parts, name)))
+                sidecar = record_json(record)
                 atomic_write(target, name, image.data)
                 atomic_write(target, name + ".json", sidecar)
                 # The index is walked like any folder: an index folder that is a symlink fails.
                 index = stack.enter_context(walk(space, _INDEX, create=True))
                 atomic_write(index, f"{image_id}.json", sidecar)
             except OSError as exc:
-                for leftover in (name, name + ".json") if target >= 0 else ():
+                for leftover in (name, name + ".json") if target >= 0 and name else ():
                     with contextlib.suppress(OSError):
                         os.unlink(leftover, dir_fd=target)
                 raise StorageFailed(
-                    f"The image could not be saved ({_errno_name(exc)}).", reason=type(exc).__name__
+                    f"The image could not be saved ({_errno_name(exc)}); {_FIX_ROOT}",
+                    reason=type(exc).__name__,
+                    setting=_ROOT_SETTING,
+                    root=str(self.root),
                 ) from None
         return record
 
@@ -219,6 +234,14 @@ def _parts(relative: str) -> tuple[str, ...] | None:
         return relative_parts(relative)
     except UnsafePath:
         return None
+
+
+def _exists(name: str, folder: int) -> bool:
+    try:
+        os.stat(name, dir_fd=folder, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _through_a_file() -> InvalidRequest:

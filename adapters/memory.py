@@ -122,6 +122,12 @@ class FakeImageProvider(ImageProvider):
     async def edit(self, request: ProviderRequest) -> ProviderResult:
         return await self._answer(request)
 
+    async def probe(self) -> None:
+        """Raises the next scripted error, if any (so ``check`` can be shown a failure)."""
+        outcome = self.script.popleft() if self.script else None
+        if outcome is not None:
+            raise outcome
+
     async def aclose(self) -> None:
         self.closed = True
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Sequence
+from typing import Any
 
 from adapters.imaging import encode
 from application.ports import ImageProvider
@@ -39,7 +40,35 @@ PLACEHOLDER_MODEL = ModelSpec(
     pixel_sizes=_pixel_table(),
     qualities={Quality.DRAFT: "draft", Quality.STANDARD: "standard", Quality.HIGH: "high"},
     native_negative_prompt=True,
+    recommended=True,
 )
+
+
+def _pixels(request: ProviderRequest) -> tuple[int, int]:
+    """The card's size: the catalog's, or for a model id it does not know, the same tiers."""
+    if request.width is not None and request.height is not None:
+        return request.width, request.height
+    ratio = request.aspect_ratio
+    return pixel_table(_LONG_EDGE, (ratio,), multiple=16)[(request.size_tier, ratio)]
+
+
+def _paste_fitted(card: Any, data: bytes, frame: tuple[int, int, int, int]) -> None:
+    """Scale the image in ``data`` to fit inside ``frame`` (keeping its shape) and paste it
+    centred there."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    left, top, right, bottom = frame
+    with Image.open(BytesIO(data)) as source:
+        picture = source.convert("RGBA")
+    picture.thumbnail((right - left, bottom - top))
+    if picture.width < right - left and picture.height < bottom - top:  # small inputs grow too
+        scale = min((right - left) / picture.width, (bottom - top) / picture.height)
+        picture = picture.resize((max(1, int(picture.width * scale)), max(1, int(picture.height * scale))))
+    x = left + (right - left - picture.width) // 2
+    y = top + (bottom - top - picture.height) // 2
+    card.alpha_composite(picture, (x, y))
 
 
 class PlaceholderImageProvider(ImageProvider):
@@ -59,6 +88,9 @@ class PlaceholderImageProvider(ImageProvider):
     async def edit(self, request: ProviderRequest) -> ProviderResult:
         return await asyncio.to_thread(self._draw_all, request)
 
+    async def probe(self) -> None:
+        return None  # offline: nothing to reach
+
     async def aclose(self) -> None:
         return None
 
@@ -67,7 +99,7 @@ class PlaceholderImageProvider(ImageProvider):
         return ProviderResult(
             images=images,
             used={
-                "size": f"{request.width}x{request.height}",
+                "size": "{}x{}".format(*_pixels(request)),
                 "output_format": request.output_format.value,
                 "background": (request.background or Background.OPAQUE).value,
             },
@@ -76,19 +108,26 @@ class PlaceholderImageProvider(ImageProvider):
     def _draw(self, request: ProviderRequest, index: int) -> GeneratedImage:
         from PIL import Image, ImageDraw
 
-        assert request.width is not None and request.height is not None  # pixel-based spec
+        w, h = _pixels(request)
         seed = hashlib.sha256(f"{request.prompt}|{index}".encode()).digest()
         transparent = request.background is Background.TRANSPARENT
         fill = (seed[0], seed[1], seed[2], 0 if transparent else 255)
-        image = Image.new("RGBA", (request.width, request.height), fill)
+        image = Image.new("RGBA", (w, h), fill)
         draw = ImageDraw.Draw(image)
-        w, h = request.width, request.height
         ink = (255 - seed[0], 255 - seed[1], 255 - seed[2], 255)
-        draw.rectangle((w // 10, h // 10, w - w // 10, h - h // 10), outline=ink, width=max(2, w // 100))
-        draw.line((0, 0, w, h), fill=ink, width=2)
-        draw.line((0, h, w, 0), fill=ink, width=2)
+        frame = (w // 10, h // 10, w - w // 10, h - h // 10)
+        if request.images:
+            # An edit shows its first input inside the frame, so a user sees the input arrived.
+            _paste_fitted(image, request.images[0].data, frame)
+        else:
+            draw.line((0, 0, w, h), fill=ink, width=2)
+            draw.line((0, h, w, 0), fill=ink, width=2)
+        draw.rectangle(frame, outline=ink, width=max(2, w // 100))
         label = f"PLACEHOLDER {w}x{h} #{index + 1}\n{request.operation.value}: {request.prompt[:60]}"
-        draw.multiline_text((w // 8, h // 8), label, fill=ink, font_size=max(12, w // 40))
+        font_size = max(12, w // 40)
+        box = draw.multiline_textbbox((w // 8, h // 8), label, font_size=font_size)
+        draw.rectangle(box, fill=(0, 0, 0, 160))  # legible over any input image
+        draw.multiline_text((w // 8, h // 8), label, fill=(255, 255, 255, 255), font_size=font_size)
         fmt = request.output_format
         data = encode(
             image if fmt.has_alpha else image.convert("RGB"), fmt.value, quality=request.output_compression

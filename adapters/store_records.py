@@ -11,11 +11,12 @@ import hashlib
 import json
 import os
 import re
-import uuid
+import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 from domain.errors import InvalidRequest
 from domain.images import GeneratedImage, StoredImage
@@ -53,7 +54,7 @@ def new_record(image: GeneratedImage, metadata: Mapping[str, Any]) -> StoredImag
     """A fresh record for ``image``: a new id, the time now, the media type the bytes really
     hold (not what a vendor claimed), their hash. CPU work on large images: run it off the loop."""
     return StoredImage(
-        id=uuid.uuid4().hex,
+        id=uuid4().hex,
         media_type=sniff_media_type(image.data) or image.media_type,
         width=image.width,
         height=image.height,
@@ -67,6 +68,28 @@ def new_record(image: GeneratedImage, metadata: Mapping[str, Any]) -> StoredImag
 def image_name(record: StoredImage, id_chars: int = 32) -> str:
     """``YYYYmmdd-HHMMSS-{id}.{ext}``: names sort by time, the extension from the real bytes."""
     return f"{record.created_at:%Y%m%d-%H%M%S}-{record.id[:id_chars]}.{extension_for(record.media_type)}"
+
+
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+_SLUG_WORDS, _SLUG_CHARS = 6, 40
+
+
+def prompt_slug(prompt: object) -> str:
+    """``"A lighthouse at dusk, oil on canvas"`` → ``"a-lighthouse-at-dusk-oil-on"``: ASCII
+    letters and digits joined by hyphens, at most six words and 40 characters, so a name is
+    safe on every filesystem and shell; ``"image"`` when nothing is left."""
+    text = unicodedata.normalize("NFKD", prompt if isinstance(prompt, str) else "")
+    words = _NOT_SLUG.sub(" ", text.encode("ascii", "ignore").decode().lower()).split()
+    slug = "-".join(words[:_SLUG_WORDS])[:_SLUG_CHARS].strip("-")
+    return slug or "image"
+
+
+def slugged_name(record: StoredImage, *, full: bool = False) -> str:
+    """``20261204-lighthouse-at-dusk-1a2b3c4d.png``: the day, the prompt's slug and the id's
+    first 8 hex digits (all of them with ``full``), so a person finds a file by what it shows."""
+    image_id = record.id if full else record.id[:8]
+    slug = prompt_slug(record.metadata.get("prompt"))
+    return f"{record.created_at:%Y%m%d}-{slug}-{image_id}.{extension_for(record.media_type)}"
 
 
 def record_json(record: StoredImage, **extra: Any) -> bytes:

@@ -10,7 +10,7 @@ from time import time
 from typing import Any
 
 from domain.catalog import ModelSpec
-from domain.errors import ModelNotFound, ProviderUnavailable
+from domain.errors import AppError, ModelNotFound, NetworkError, ProviderUnavailable
 from domain.options import ModelStatus
 
 
@@ -83,3 +83,24 @@ def _seconds(value: str | None) -> float | None:
     except ValueError:
         return None
     return number if math.isfinite(number) and number >= 0 else None
+
+
+def with_host(error: AppError, url: str | None, variable: str, from_setting: bool) -> AppError:
+    """A network error that names the host tried, and the variable its address comes from when
+    that variable was set (a mistyped base URL is the usual cause). Other errors pass through.
+    Only the host is shown: a URL's user part or query may hold a credential."""
+    if not isinstance(error, NetworkError) or not url:
+        return error
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or url
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    source = f" (from {variable})" if from_setting else f" (the default; {variable} overrides it)"
+    return NetworkError(
+        f"{error.message.rstrip('.')} at {host}{source}.",
+        **error.details,
+        host=host,
+        setting=variable if from_setting else None,
+    )

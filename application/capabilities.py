@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from attrs import frozen
 
 from application.routing import ProviderRegistry
-from domain.errors import AppError, InvalidRequest
+from domain.catalog import ModelSpec
+from domain.errors import AppError, InvalidRequest, ModelNotFound
+from domain.options import ModelStatus
 
 
 @frozen
 class GetModelCapabilities:
-    """Report providers in a fixed order. Raises InvalidRequest for an unknown provider id."""
+    """Report providers in a fixed order, each with its default model.
+
+    ``provider`` narrows the report to one provider, ``model`` to the entries with that id.
+    Raises InvalidRequest for an unknown provider id and ModelNotFound for a model no
+    reported provider lists.
+    """
 
     registry: ProviderRegistry
 
-    async def __call__(self, provider: str | None = None) -> dict[str, Any]:
+    async def __call__(self, provider: str | None = None, model: str | None = None) -> dict[str, Any]:
         ids = self.registry.ordered_ids()
         if provider is not None:
             if provider not in ids:
@@ -25,32 +33,22 @@ class GetModelCapabilities:
                 )
             ids = [provider]
         providers: list[dict[str, Any]] = []
+        seed: list[dict[str, Any]] = []
         for provider_id in ids:
-            enabled = self.registry.enabled.get(provider_id)
-            if enabled is not None:
-                specs = list(await enabled.models())
-                default_model = self.registry.default_models.get(provider_id)
-                entry: dict[str, Any] = {
-                    "provider": provider_id,
-                    "enabled": True,
-                    "reason": None,
-                    "missing": [],
-                    "default_model": default_model,
-                }
-            else:
-                off = self.registry.disabled[provider_id]
-                specs = list(off.catalog)
-                entry = {
-                    "provider": provider_id,
-                    "enabled": False,
-                    "reason": off.reason,
-                    "missing": list(off.missing),
-                    "default_model": None,
-                }
-            entry["models"] = [
-                _brief(spec.describe()) if not entry["enabled"] else spec.describe() for spec in specs
-            ]
+            entry, specs = await self._provider(provider_id, model)
+            if model is not None and not specs:
+                continue
             providers.append(entry)
+            if entry["enabled"]:
+                # Retired models are of no use to a client choosing what to call.
+                live = [s for s in specs if s.status is not ModelStatus.RETIRED]
+                seed.append(_seed_report(provider_id, live))
+        if model is not None and not providers:
+            raise ModelNotFound(
+                f"No provider lists model {model!r}; any id may still be passed with an "
+                "explicit provider (it is sent as is).",
+                model=model,
+            )
         try:
             default: str | None = self.registry.default_provider_id()
         except AppError:  # no provider enabled is a valid state to report, not an error here
@@ -58,21 +56,61 @@ class GetModelCapabilities:
         return {
             "default_provider": default,
             "providers": providers,
-            "capabilities": [_seed_report(p) for p in providers if p["enabled"]],
+            "capabilities": seed,
         }
 
+    async def _provider(self, provider_id: str, model: str | None) -> tuple[dict[str, Any], list[ModelSpec]]:
+        enabled = self.registry.enabled.get(provider_id)
+        if enabled is not None:
+            specs = list(await enabled.models())
+            entry: dict[str, Any] = {"provider": provider_id, "enabled": True}
+        else:
+            off = self.registry.disabled[provider_id]
+            specs = list(off.catalog)
+            entry = {
+                "provider": provider_id, "enabled": False, "reason": off.reason, "missing": list(off.missing)
+            }  # fmt: skip
+        entry["default_model"] = self.registry.default_model_id(provider_id, specs)
+        if model is not None:
+            specs = [s for s in specs if s.model == model]
+        entry["models"] = [_describe(s, full=entry["enabled"]) for s in specs]
+        return entry, specs
 
-# What a disabled provider's models report: enough to choose which vendor to enable, while
-# keeping the answer small (hosts count it against the model's context).
+
+# Fields the seed-shape ``capabilities[]`` carries, or that repeat another field
+# (``operations``, ``transparency``, ``negative_prompt``): left out of ``providers[].models``
+# so the whole report stays small (hosts count it against the model's context).
+_SEED_ONLY = frozenset({
+    "supports_generation", "supports_edit", "supports_background", "supports_negative_prompt",
+    "supports_multi_image_edit", "architecture",
+})  # fmt: skip
+
+
+def _describe(spec: ModelSpec, *, full: bool) -> dict[str, Any]:
+    """One model's entry: every fact for an enabled provider's current and legacy models,
+    the brief fields for a disabled provider's, and only the status and replacement for a
+    retired model (it cannot be called)."""
+    described = spec.describe()
+    if spec.status is ModelStatus.RETIRED:
+        keys: Iterable[str] = _RETIRED_FIELDS
+    elif full:
+        keys = [k for k in described if k not in _SEED_ONLY]
+    else:
+        keys = _BRIEF_FIELDS
+    entry = {k: described[k] for k in keys if described[k] is not None}
+    if not spec.discovered:
+        entry.pop("discovered", None)  # said only of models found live
+    return entry
+
+
+_RETIRED_FIELDS = ("model", "status", "retired_on", "replacement")
+
+
+# What a disabled provider's models report: enough to choose which vendor to enable.
 _BRIEF_FIELDS = (
-    "model", "family", "status", "retired_on", "replacement", "operations",
-    "supports_generation", "supports_edit", "supports_mask", "max_n", "sizes", "aspect_ratios",
-    "transparency",
+    "model", "status", "replacement", "operations", "supports_mask", "max_n", "sizes",
+    "aspect_ratios", "transparency",
 )  # fmt: skip
-
-
-def _brief(described: dict[str, Any]) -> dict[str, Any]:
-    return {key: described[key] for key in _BRIEF_FIELDS}
 
 
 _SEED_FIELDS = (
@@ -81,12 +119,13 @@ _SEED_FIELDS = (
 )  # fmt: skip
 
 
-def _seed_report(provider: dict[str, Any]) -> dict[str, Any]:
-    """The enabled provider in the older server's ``CapabilityReport`` shape, so clients
+def _seed_report(provider_id: str, specs: list[ModelSpec]) -> dict[str, Any]:
+    """An enabled provider in the older server's ``CapabilityReport`` shape, so clients
     written for it keep reading ``capabilities[].models[]``."""
-    kinds = {m["architecture"] for m in provider["models"]}
+    described = [spec.describe() for spec in specs]
+    kinds = {spec.architecture for spec in specs}
     return {
-        "provider": provider["provider"],
+        "provider": provider_id,
         "family": "diffusion" if kinds == {"diffusion"} else "ar",
-        "models": [{k: m[k] for k in _SEED_FIELDS} for m in provider["models"]],
+        "models": [{k: m[k] for k in _SEED_FIELDS} for m in described],
     }

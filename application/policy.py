@@ -102,9 +102,9 @@ def plan_request(request: ImageRequest, spec: ModelSpec, limits: PolicyLimits) -
     remapped = [w for w in warnings if not w.advisory]
     if request.strict and remapped:
         raise UnsupportedOption(
-            "strict=true and some options cannot be honoured exactly: "
-            + " ".join(w.message for w in remapped),
-            warnings=[w.as_dict() for w in remapped],
+            "strict=true: refused, nothing was made. Without strict: "
+            + " ".join(w.conditional() for w in remapped),
+            warnings=[{"option": w.option, "message": w.conditional()} for w in remapped],
         )
     calls = tuple(
         ProviderRequest(

@@ -47,6 +47,12 @@ class ImageProvider(Protocol):
         """Edit ``request.images`` (with ``request.mask`` when set) in one vendor call."""
 
     @abstractmethod
+    async def probe(self) -> None:
+        """Make one cheap authenticated request (a model or key listing, never a paid
+        generation) to show the credentials and the base URL work. Raises the same AppError
+        subclasses as ``generate`` (``AuthFailed``, ``NetworkError``, ``ProviderTimeout`` ...)."""
+
+    @abstractmethod
     async def aclose(self) -> None:
         """Release clients and connections. Safe to call more than once."""
 

@@ -10,13 +10,7 @@ from attrs import field, frozen
 from application.ports import ImageProvider
 from domain.catalog import ModelSpec, template_for, unknown_model_spec
 from domain.errors import InvalidRequest, ModelNotFound, ProviderNotConfigured
-from domain.options import ModelStatus, Operation
-
-# The order in which providers are listed and tried as a default: real vendors first, the
-# offline placeholder last so that configuring any key makes it the default.
-PROVIDER_ORDER: tuple[str, ...] = (
-    "openai", "azure", "gemini", "vertex", "openrouter", "placeholder", "fake",
-)  # fmt: skip
+from domain.options import PROVIDER_ORDER, ModelStatus, Operation
 
 
 @frozen
@@ -73,6 +67,16 @@ class ProviderRegistry:
             option="provider",
         )
 
+    def default_model_id(self, provider_id: str, specs: Sequence[ModelSpec]) -> str | None:
+        """The model a call naming only ``provider_id`` gets (None for an empty catalog)."""
+        configured = self.default_models.get(provider_id)
+        if configured:
+            return configured
+        try:
+            return default_model(specs)
+        except ModelNotFound:
+            return None
+
     def default_provider_id(self) -> str:
         if self.default_provider:
             self.get(self.default_provider)  # a configured default that is off is an error
@@ -86,7 +90,10 @@ class ProviderRegistry:
         )
 
     async def route(self, provider_id: str | None, model: str | None, operation: Operation) -> Route:
-        """Resolve (provider, model) to an enabled provider and a catalog entry."""
+        """Resolve (provider, model) to an enabled provider and a catalog entry. A blank model
+        counts as none given (clients send "" for an option left empty); an id with inner
+        whitespace or control characters is refused (InvalidRequest), since no vendor has one."""
+        model = _clean_model_id(model)
         by_default = provider_id is None or model is None
         if provider_id is None and model is not None:
             provider_id = await self._provider_serving(model)
@@ -94,7 +101,7 @@ class ProviderRegistry:
         provider = self.get(provider_id)
         specs = list(await provider.models())
         if model is None:
-            model = self.default_models.get(provider_id) or _first_current(specs, operation)
+            model = self.default_models.get(provider_id) or default_model(specs, operation)
         spec = next((s for s in specs if s.model == model), None)
         if spec is None:
             spec = unknown_model_spec(provider_id, model, template_for(model, specs))
@@ -120,7 +127,26 @@ class ProviderRegistry:
         )
 
 
-def _first_current(specs: Sequence[ModelSpec], operation: Operation) -> str:
+def _clean_model_id(model: str | None) -> str | None:
+    if model is None or not model.strip():
+        return None
+    model = model.strip()
+    if any(ch.isspace() or not ch.isprintable() for ch in model):
+        raise InvalidRequest(
+            f"model {model!r} is not a model id: ids have no spaces or control characters "
+            "(see get_model_capabilities).",
+            option="model",
+        )
+    return model
+
+
+def default_model(specs: Sequence[ModelSpec], operation: Operation = Operation.GENERATE) -> str:
+    """The model used when a call names none: the catalog's recommended model (the vendor's
+    best current general-purpose one) when it can do ``operation``, else the first current
+    one that can. Raises ModelNotFound for an empty catalog."""
+    recommended = next((s for s in specs if s.recommended and operation in s.operations), None)
+    if recommended is not None:
+        return recommended.model
     for status in (ModelStatus.CURRENT, ModelStatus.LEGACY):
         for spec in specs:
             if spec.status is status and operation in spec.operations:

@@ -107,6 +107,8 @@ class ModelSpec:
     * ``native_negative_prompt`` False means the negative prompt is folded into the prompt.
     * ``max_input_bytes`` is the vendor's per-image input cap: a larger input is refused before
       any call, naming the limit, instead of after an upload the vendor rejects.
+    * ``recommended`` marks the vendor's best current general-purpose model: the provider's
+      default model when the settings name none (one per catalog).
     """
 
     provider: str
@@ -136,6 +138,7 @@ class ModelSpec:
     max_input_bytes: int | None = None
     discovered: bool = False
     known: bool = True
+    recommended: bool = False
 
     @property
     def can_generate(self) -> bool:

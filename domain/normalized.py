@@ -56,3 +56,22 @@ class KnobWarning:
 
     def as_dict(self) -> dict[str, str]:
         return {"option": self.option, "message": self.message}
+
+    def conditional(self) -> str:
+        """The message as what *would* have happened: a strict refusal made nothing."""
+        text = self.message
+        for done, would in _WOULD:
+            text = text.replace(done, would)
+        return text
+
+
+# The past-tense phrases of the policy's warnings and their conditional forms.
+_WOULD: tuple[tuple[str, str], ...] = (
+    ("; used the nearest,", "; the nearest would be used,"),
+    ("; used ", "; it would use "),
+    ("; ignored.", "; it would be ignored."),
+    ("Sent anyway,", "It would be sent anyway,"),
+    ("; sent as is", "; it would be sent as is"),
+    ("it was appended", "it would be appended"),
+    ("was made with", "would be made with"),
+)

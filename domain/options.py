@@ -63,3 +63,9 @@ ORIENTATION_RATIOS: dict[Orientation, str] = {
 }
 
 SIZE_ORDER: tuple[SizeTier, ...] = (SizeTier.S, SizeTier.M, SizeTier.L)
+
+# Every provider id, in the order they are listed and tried as a default: real vendors first,
+# the offline placeholder last so that configuring any key makes that vendor the default.
+PROVIDER_ORDER: tuple[str, ...] = (
+    "openai", "azure", "gemini", "vertex", "openrouter", "placeholder", "fake",
+)  # fmt: skip

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from entrypoints.log_redaction import install_redaction, register_secrets
+from entrypoints.version import server_version
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -20,6 +22,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="image-gen-mcp",
         description="MCP server for image generation and editing across vendors.",
     )
+    parser.add_argument(
+        "command",
+        nargs="?",
+        choices=("serve", "check"),
+        default="serve",
+        help="serve (default); check: validate the settings, then make one cheap authenticated "
+        "request to each enabled vendor and print a table",
+    )
+    parser.add_argument("--version", action="version", version=f"image-gen-mcp {server_version()}")
     parser.add_argument(
         "--transport",
         choices=("stdio", "http", "sse"),
@@ -49,38 +60,56 @@ def configure_logging(settings: Settings) -> None:
 
 
 def load_settings() -> Settings:
-    """Settings from the environment and ``.env``, with logging configured from them."""
+    """Settings from the environment and ``.env``, with logging configured from them.
+
+    A bad value ends the start: one line per variable on stderr and exit status 2, never a
+    traceback. A variable no setting reads, or a relative folder, is a warning."""
     from pydantic import ValidationError
 
     from entrypoints.settings import Settings
+    from entrypoints.startup_checks import configuration_errors, configuration_warnings
 
     try:
         settings = Settings()
     except ValidationError as exc:
         # A host shows only the tail of stderr; a traceback would hide which variable is wrong.
-        # Status 2, as for a bad command line: the configuration, not the run, failed.
-        print(configuration_error(exc), file=sys.stderr)
-        raise SystemExit(2) from None
+        _refuse(validation_lines(exc))
+    if errors := configuration_errors(settings):
+        _refuse(errors)
     configure_logging(settings)
+    for warning in configuration_warnings(settings, os.environ):
+        print(f"image-gen-mcp: warning: {warning}", file=sys.stderr)
     return settings
 
 
-def configuration_error(exc: ValidationError) -> str:
+def _refuse(lines: list[str]) -> NoReturn:
+    print(
+        "image-gen-mcp: invalid configuration (environment or .env):\n"
+        + "\n".join(f"  {line}" for line in lines),
+        file=sys.stderr,
+    )
+    raise SystemExit(2)
+
+
+def validation_lines(exc: ValidationError) -> list[str]:
     """One line per bad variable, without its value (it may be a key)."""
-    lines = [
+    return [
         # A rule across variables (the store URL against the store) has no single location:
         # its message names the variables itself.
-        f"  {'.'.join(str(p) for p in item['loc'])}: {item['msg']}"
+        f"{'.'.join(str(p) for p in item['loc'])}: {item['msg'].removeprefix('Value error, ')}"
         if item["loc"]
-        else f"  {item['msg'].removeprefix('Value error, ')}"
+        else item["msg"].removeprefix("Value error, ")
         for item in exc.errors(include_input=False, include_url=False)
     ]
-    return "image-gen-mcp: invalid configuration (environment or .env):\n" + "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Read the settings, build the container, and serve on the chosen transport."""
     args = parse_args(argv)
+    if args.command == "check":
+        from entrypoints.doctor import run_check
+
+        raise SystemExit(run_check(load_settings()))
     if args.transport == "stdio":
         # Start-up is felt on every host session: pydantic and the settings are imported and
         # validated with the garbage collector paused, as the server build is (serve_stdio).
@@ -93,7 +122,16 @@ def main(argv: list[str] | None = None) -> None:
         from entrypoints.http.app import serve_http
 
         settings = load_settings()
+        announce(settings, args.transport)
         serve_http(settings, args.transport, args.host, args.port, args.insecure_no_auth)
+
+
+def announce(settings: Settings, transport: str) -> None:
+    """The start-up block on stderr (stdio announces from serve_stdio, once built)."""
+    from entrypoints.container import build_container
+    from entrypoints.startup_report import startup_block
+
+    print(startup_block(build_container(settings), transport), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -38,26 +38,8 @@ from entrypoints.decode_pool import DecodePool
 from entrypoints.image_inputs import ImageInputReader
 from entrypoints.log_redaction import install_redaction, register_secrets
 from entrypoints.settings import Settings, parse_pairs
+from entrypoints.startup_checks import missing_variables
 from entrypoints.tenancy import TenantStore
-
-
-def _missing_vars(provider_id: str, s: Settings) -> tuple[str, ...]:
-    """Which variables a vendor still needs; empty when it is configured."""
-    need: dict[str, list[tuple[str, object]]] = {
-        "openai": [("OPENAI_API_KEY", s.openai_api_key)],
-        "azure": [
-            ("AZURE_OPENAI_ENDPOINT", s.azure_openai_endpoint),
-            (
-                "AZURE_OPENAI_API_KEY",
-                s.azure_openai_api_key or s.azure_openai_ad_token or s.azure_openai_use_entra_id,
-            ),
-        ],
-        "gemini": [("GEMINI_API_KEY", s.gemini_api_key)],
-        "vertex": [("VERTEX_PROJECT", s.vertex_project)],
-        "openrouter": [("OPENROUTER_API_KEY", s.openrouter_api_key)],
-    }
-    return tuple(name for name, value in need.get(provider_id, []) if not value)
-
 
 # Vendor id -> (factory building the adapter from settings, its curated catalog).
 # An adapter is built only when its vendor is configured; the catalog alone is pure data
@@ -83,7 +65,7 @@ def build_registry(
     disabled: dict[str, DisabledProvider] = {}
     for provider_id in ("openai", "azure", "gemini", "vertex", "openrouter"):
         entry = vendors.get(provider_id)
-        missing = _missing_vars(provider_id, settings)
+        missing = missing_variables(provider_id, settings)
         if entry is None:
             disabled[provider_id] = DisabledProvider(
                 provider_id, missing, note="This build has no adapter for this provider yet."

@@ -189,7 +189,8 @@ class ImageInputReader:
         if self.read_local is None:
             raise InvalidRequest(
                 f"{field}: local files are not read; send the image as a data URL or base64, "
-                "or as image://{id} for an image this server made.",
+                "or as image://{id} for an image this server made (an operator may allow one "
+                "folder with IMAGE_GEN_MCP_LOCAL_INPUT_DIR).",
                 option=field,
             )
         return await self._checked(await self.read_local(text, field), field)

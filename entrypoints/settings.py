@@ -12,10 +12,11 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from platformdirs import user_cache_dir, user_data_dir
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.media import MAX_PIXELS
+from domain.options import PROVIDER_ORDER
 from domain.store_location import parse_store_url
 from domain.tenants import TENANT_NAME, UNNAMED
 
@@ -244,6 +245,51 @@ class Settings(BaseSettings):
         default_factory=_default_cache_dir, validation_alias=_env("IMAGE_GEN_MCP_CACHE_DIR")
     )
 
+    # Relative folders resolved against the working directory at start, as
+    # (variable, resolved path): reported, because hosts start servers in a folder of their own.
+    _resolved: list[tuple[str, Path]] = PrivateAttr(default_factory=list)
+
+    @field_validator("default_provider")
+    @classmethod
+    def _known_provider(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return one_of(value.strip().lower(), PROVIDER_ORDER, "provider")
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        return one_of(value.strip().upper(), _LOG_LEVELS, "log level")
+
+    @field_validator("default_models")
+    @classmethod
+    def _model_pairs(cls, value: str | None) -> str | None:
+        for provider in strict_pairs(value, "provider=model"):
+            one_of(provider, PROVIDER_ORDER, "provider")
+        return value
+
+    @field_validator("azure_openai_deployments")
+    @classmethod
+    def _deployment_pairs(cls, value: str | None) -> str | None:
+        strict_pairs(value, "model=deployment")
+        return value
+
+    @model_validator(mode="after")
+    def _absolute_folders(self) -> Settings:
+        for name, variable in _FOLDERS.items():
+            folder: Path | None = getattr(self, name)
+            if folder is not None and not folder.expanduser().is_absolute():
+                resolved = folder.expanduser().resolve()
+                object.__setattr__(self, name, resolved)
+                self._resolved.append((variable, resolved))
+            elif folder is not None:
+                object.__setattr__(self, name, folder.expanduser())
+        return self
+
+    def resolved_folders(self) -> list[tuple[str, Path]]:
+        """The folder variables that were relative, with the absolute path now used."""
+        return list(self._resolved)
+
     @field_validator(*SECRET_FIELDS, mode="before")
     @classmethod
     def _strip_secret(cls, value: object) -> object:
@@ -318,6 +364,35 @@ class Settings(BaseSettings):
                     password = urlsplit(raw).password or ""
                     found.extend([password, unquote(password)])
         return list(dict.fromkeys(s for s in found if s))
+
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_FOLDERS = {
+    "output_dir": "IMAGE_GEN_MCP_OUTPUT_DIR",
+    "local_input_dir": "IMAGE_GEN_MCP_LOCAL_INPUT_DIR",
+    "cache_dir": "IMAGE_GEN_MCP_CACHE_DIR",
+}
+
+
+def one_of(value: str, choices: tuple[str, ...], what: str) -> str:
+    """``value`` when it is one of ``choices``; ValueError naming them otherwise."""
+    if value not in choices:
+        raise ValueError(f"unknown {what} {value!r}; use one of {', '.join(choices)}")
+    return value
+
+
+def strict_pairs(raw: str | None, shape: str) -> dict[str, str]:
+    """``a=b, c=d`` → ``{"a": "b", "c": "d"}``, refusing (ValueError) an entry that is not a
+    pair, so a typo fails at start instead of being ignored."""
+    pairs: dict[str, str] = {}
+    for part in (raw or "").split(","):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ValueError(f"{part.strip()!r} is not a {shape} pair (comma-separated pairs expected)")
+        pairs[key.strip()] = value.strip()
+    return pairs
 
 
 def split_list(raw: str | None) -> list[str]:

@@ -71,6 +71,8 @@ class AzureOpenAIImageProvider(OpenAIImagesAdapter):
     provider_id = "azure"
     vendor = "Azure OpenAI"
     credential_hint = "AZURE_OPENAI_API_KEY, AZURE_OPENAI_AD_TOKEN or AZURE_OPENAI_USE_ENTRA_ID"
+    base_url_setting = "AZURE_OPENAI_ENDPOINT"
+    base_url_set = True  # Azure has no default address: the endpoint is always the user's
     input_media_types = frozenset({"image/png", "image/jpeg"})
 
     def __init__(

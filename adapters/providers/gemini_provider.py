@@ -34,6 +34,7 @@ class GeminiImageProvider(GoogleImageProvider):
     """
 
     provider_id = "gemini"
+    base_url_setting = "GOOGLE_GEMINI_BASE_URL"
     vertex = False
 
     def __init__(

@@ -118,6 +118,9 @@ def _gemini_models(provider: str, output_formats: tuple[OutputFormat, ...]) -> t
             provider=provider,
             model="gemini-3.1-flash-image",
             family="gemini-image",
+            # GA on both vendors, up to 4K and 14 references: the best general-purpose model
+            # (3 Pro is slower and still Preview on Vertex).
+            recommended=True,
             description="Nano Banana 2: fast generation and mask-free edits, up to 4K, 14 reference images.",
             max_input_images=14,
             output_formats=output_formats,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from adapters.imaging import as_accepted, image_size
 from adapters.providers.google_catalog import VENDOR_DEFAULT_SIZE
 from adapters.providers.google_errors import AuthHint, redacted, translate_error
+from adapters.vendor_errors import with_host
 from application.ports import ImageProvider
 from domain.catalog import ModelSpec
 from domain.errors import AppError, ContentBlocked, InvalidRequest, NoImage
@@ -199,6 +200,7 @@ class GoogleImageProvider(ImageProvider):
 
     provider_id: str
     vertex: bool = False
+    base_url_setting: str  # the variable that overrides the address (named in network errors)
 
     def __init__(
         self,
@@ -273,7 +275,7 @@ class GoogleImageProvider(ImageProvider):
     async def _generate_content(self, request: ProviderRequest) -> ProviderResult:
         client = await self._sdk()
         contents = await asyncio.to_thread(content_parts, request)
-        with self._translated(request):
+        with self._translated(request.spec):
             response = await client.aio.models.generate_content(
                 model=request.model,
                 contents=contents,
@@ -286,14 +288,25 @@ class GoogleImageProvider(ImageProvider):
         """What to fix when the vendor rejects the credentials."""
         return AuthHint()
 
+    async def probe(self) -> None:
+        client = await self._sdk()
+        # Any catalog entry words a 404; a listing has no model of its own.
+        with self._translated(self._catalog[0]):
+            await client.aio.models.list(config={"page_size": 1})
+
     @contextmanager
-    def _translated(self, request: ProviderRequest) -> Iterator[None]:
+    def _translated(self, spec: ModelSpec) -> Iterator[None]:
         try:
             yield
         except AppError:
             raise
         except Exception as exc:
-            error = translate_error(exc, request.spec, self.provider_id, self._auth_hint())
+            error = translate_error(exc, spec, self.provider_id, self._auth_hint())
             if error is None:
                 raise
+            error = with_host(error, self._address(), self.base_url_setting, self._base_url is not None)
             raise redacted(error, self._secrets) from None
+
+    def _address(self) -> str:
+        """The base URL calls go to (the SDK's default unless a base URL is set)."""
+        return self._base_url or "https://generativelanguage.googleapis.com"

@@ -121,12 +121,14 @@ def _gpt(
     status: ModelStatus = ModelStatus.CURRENT,
     retired_on: date | None = None,
     replacement: str | None = None,
+    recommended: bool = False,
 ) -> ModelSpec:
     return ModelSpec(
         provider=provider,
         model=model,
         family=family,
         description=description,
+        recommended=recommended,
         status=status,
         retired_on=retired_on,
         replacement=replacement,
@@ -164,8 +166,13 @@ def _dall_e_3(provider: str, retired_on: date, replacement: str) -> ModelSpec:
     )
 
 
+# The default model on OpenAI and Azure: gpt-image-2 is the current GA flagship whose rules are
+# documented (flexible sizes up to 4K, every knob); the 2.5 variants are newer, but how
+# sunburst and flare differ is undocumented (providers.md §1.2), so neither is a fair default.
+
+
 def openai_catalog() -> tuple[ModelSpec, ...]:
-    """OpenAI's image models; the first current entry is the default model."""
+    """OpenAI's image models; the recommended entry is the default model."""
     fixed = partial(_gpt, "openai", flexible=None, formats=OPENAI_FORMATS)
     flex = partial(_gpt, "openai", flexible=OPENAI_FLEXIBLE, formats=OPENAI_FORMATS)
     retired = date(2026, 5, 12)
@@ -176,7 +183,7 @@ def openai_catalog() -> tuple[ModelSpec, ...]:
         fixed("gpt-image-1.5", "gpt-image-1", "Fixed sizes; input_fidelity on edits."),
         fixed("gpt-image-1-mini", "gpt-image-1", "Fixed sizes, lowest cost."),
         fixed("chatgpt-image-latest", "chatgpt-image", "Alias of ChatGPT's image model; fixed sizes."),
-        flex("gpt-image-2", "gpt-image-2", flex_2),
+        flex("gpt-image-2", "gpt-image-2", flex_2, recommended=True),
         flex("gpt-image-2-2026-04-21", "gpt-image-2", "Snapshot. " + flex_2),
         flex("gpt-image-2.5-sunburst", "gpt-image-2.5", flex_25),
         flex("gpt-image-2.5-sunburst-2026-09-08", "gpt-image-2.5", "Snapshot. " + flex_25),
@@ -223,7 +230,12 @@ def azure_catalog() -> tuple[ModelSpec, ...]:
     return (
         fixed("gpt-image-1.5", "gpt-image-1", "Fixed sizes (limited access)."),
         fixed("gpt-image-1-mini", "gpt-image-1", "Fixed sizes (limited access)."),
-        flex("gpt-image-2", "gpt-image-2", "Version 2026-04-21; any WxH within Azure's pixel limits."),
+        flex(
+            "gpt-image-2",
+            "gpt-image-2",
+            "Version 2026-04-21; any WxH within Azure's pixel limits.",
+            recommended=True,
+        ),
         fixed(
             "gpt-image-1",
             "gpt-image-1",

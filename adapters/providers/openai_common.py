@@ -18,7 +18,13 @@ from adapters.imaging import COMMON_INPUT_TYPES, as_accepted, image_size
 from adapters.masks import openai_mask
 from adapters.providers.openai_catalog import wire_rules
 from adapters.providers.openai_errors import content_block, retry_after
-from adapters.vendor_errors import MALFORMED, malformed_answer, model_not_found, retry_after_header
+from adapters.vendor_errors import (
+    MALFORMED,
+    malformed_answer,
+    model_not_found,
+    retry_after_header,
+    with_host,
+)
 from application.ports import ImageProvider
 from domain import errors
 from domain.catalog import ModelSpec
@@ -167,7 +173,9 @@ class OpenAIImagesAdapter(ImageProvider):
     provider_id: str
     vendor: str
     credential_hint: str
+    base_url_setting: str  # the variable that overrides the address (named in network errors)
     input_media_types: frozenset[str] = COMMON_INPUT_TYPES
+    base_url_set = False
 
     def __init__(self, catalog: Sequence[ModelSpec], *, timeout_s: float, secrets: Sequence[str]) -> None:
         self._catalog = tuple(catalog)
@@ -205,6 +213,59 @@ class OpenAIImagesAdapter(ImageProvider):
         kwargs = await asyncio.to_thread(edit_kwargs, request, model, self.input_media_types)
         return await self._call(request, kwargs)
 
+    async def probe(self) -> None:
+        import openai
+
+        try:
+            if self._client is None:
+                self._client = self._build_client()
+            await self._client.models.list()
+        except openai.OpenAIError as exc:
+            raise self.probe_error(exc) from None
+        except MALFORMED as exc:
+            raise malformed_answer(self.vendor, exc, provider=self.provider_id) from None
+
+    def probe_error(self, exc: OpenAIError) -> errors.AppError:
+        """A failed model listing as an AppError (no request to word it after)."""
+        import openai
+
+        where: dict[str, Any] = {"provider": self.provider_id}
+        if isinstance(exc, openai.APIStatusError):
+            said = self.scrub(str(exc.message))[:300]
+            where["status"] = exc.status_code
+            if exc.status_code == 401:
+                return errors.AuthFailed(
+                    f"{self.vendor} rejected the credentials: {said}", setting=self.credential_hint, **where
+                )
+            if exc.status_code == 403:
+                return errors.PermissionDenied(f"{self.vendor} denied the model listing: {said}", **where)
+            if exc.status_code == 429:
+                return errors.RateLimited(f"{self.vendor} is rate limiting: {said}", **where)
+            return errors.ProviderUnavailable(
+                f"{self.vendor} answered the model listing with HTTP {exc.status_code}: {said} "
+                f"(is {self.base_url_setting} right?)",
+                **where,
+            )
+        return self._transport_error(exc, where) or errors.ProviderNotConfigured(
+            f"The {self.vendor} client cannot be built: {self.scrub(str(exc))}", provider=self.provider_id
+        )
+
+    def _transport_error(self, exc: OpenAIError, where: dict[str, Any]) -> errors.AppError | None:
+        import openai
+
+        if isinstance(exc, openai.APITimeoutError):
+            return errors.ProviderTimeout(
+                f"{self.vendor} did not answer within {self.timeout_s:g} s.",
+                timeout_s=self.timeout_s,
+                **where,
+            )
+        if isinstance(exc, openai.APIConnectionError):
+            cause = type(exc.__cause__).__name__ if exc.__cause__ else "connection error"
+            error = errors.NetworkError(f"{self.vendor} could not be reached ({cause}).", **where)
+            url = str(self._client.base_url) if self._client is not None else None
+            return with_host(error, url, self.base_url_setting, self.base_url_set)
+        return None
+
     async def aclose(self) -> None:
         client, self._client = self._client, None
         if client is not None:
@@ -237,15 +298,8 @@ class OpenAIImagesAdapter(ImageProvider):
         import openai
 
         where: dict[str, Any] = {"provider": self.provider_id, "model": request.model}
-        if isinstance(exc, openai.APITimeoutError):
-            return errors.ProviderTimeout(
-                f"{self.vendor} did not answer within {self.timeout_s:g} s.",
-                timeout_s=self.timeout_s,
-                **where,
-            )
-        if isinstance(exc, openai.APIConnectionError):
-            cause = type(exc.__cause__).__name__ if exc.__cause__ else "connection error"
-            return errors.NetworkError(f"{self.vendor} could not be reached ({cause}).", **where)
+        if (transport := self._transport_error(exc, where)) is not None:
+            return transport
         if isinstance(exc, openai.APIStatusError):
             return self._status_error(exc, request, where)
         if isinstance(exc, openai.APIResponseValidationError):

@@ -33,6 +33,7 @@ class OpenAIImageProvider(OpenAIImagesAdapter):
     provider_id = "openai"
     vendor = "OpenAI"
     credential_hint = "OPENAI_API_KEY"
+    base_url_setting = "OPENAI_BASE_URL"
 
     def __init__(
         self,
@@ -46,6 +47,7 @@ class OpenAIImageProvider(OpenAIImagesAdapter):
         super().__init__(openai_catalog(), timeout_s=timeout_s, secrets=(api_key,))
         self._api_key = api_key
         self._base_url = base_url
+        self.base_url_set = base_url is not None
         self._organization = organization
         self._http_client = http_client
 

@@ -105,6 +105,7 @@ _CATALOG: tuple[ModelSpec, ...] = (
         "google/gemini-3.1-flash-image",
         "Nano Banana 2: fast Gemini image model, up to 4K, edits with up to 14 reference images.",
         aspect_ratios=GEMINI_31_RATIOS,
+        recommended=True,
     ),
     _gemini(
         "google/gemini-3-pro-image",
@@ -156,7 +157,7 @@ _CATALOG: tuple[ModelSpec, ...] = (
 
 
 def openrouter_catalog() -> tuple[ModelSpec, ...]:
-    """The curated OpenRouter entries, in a fixed order (the first current one is the default)."""
+    """The curated OpenRouter entries, in a fixed order (the recommended one is the default)."""
     return _CATALOG
 
 

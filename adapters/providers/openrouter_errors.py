@@ -15,7 +15,7 @@ from typing import Any
 from attrs import field, frozen
 
 from adapters.providers.openrouter_catalog import PROVIDER_ID as PROVIDER
-from adapters.vendor_errors import retry_after_header
+from adapters.vendor_errors import retry_after_header, with_host
 from domain.errors import (
     AppError,
     AuthFailed,
@@ -51,6 +51,8 @@ class ErrorContext:
     replacement: str | None = None
     transparent: bool = False
     secret: str = field(default="", repr=False)
+    base_url: str = ""  # named (host only) in network errors
+    base_url_set: bool = False
 
     def clean(self, text: object) -> str:
         # Secrets out before the cut: a key straddling it would otherwise leave its prefix.
@@ -149,9 +151,10 @@ def translate_sdk_error(exc: Exception, ctx: ErrorContext) -> AppError:
         )
     if isinstance(exc, openai.APIConnectionError):
         cause = type(exc.__cause__).__name__ if exc.__cause__ else "connection error"
-        return NetworkError(
+        error = NetworkError(
             f"OpenRouter could not be reached ({cause}).", provider=PROVIDER, model=ctx.model, route=ctx.route
         )
+        return with_host(error, ctx.base_url, "OPENROUTER_BASE_URL", ctx.base_url_set)
     if isinstance(exc, openai.APIStatusError):
         headers = exc.response.headers
         body = exc.body if isinstance(exc.body, Mapping) else {}

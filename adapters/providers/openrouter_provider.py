@@ -59,6 +59,9 @@ log = logging.getLogger(__name__)
 _DISCOVERY_TIMEOUT_S = 15.0
 
 
+DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
+
+
 class OpenRouterSettings(Protocol):
     """The settings this adapter reads (``entrypoints.settings.Settings`` satisfies it)."""
 
@@ -115,6 +118,17 @@ class OpenRouterImageProvider(ImageProvider):
     async def edit(self, request: ProviderRequest) -> ProviderResult:
         return await self._create(request)
 
+    async def probe(self) -> None:
+        import httpx2
+
+        # The model listings answer without a key; GET /key is as cheap and checks the key.
+        ctx = ErrorContext(model="*", route="key", secret=self._api_key, **self._address())
+        try:
+            timeout = min(self._timeout_s, _DISCOVERY_TIMEOUT_S)
+            await self._sdk().get("/key", cast_to=httpx2.Response, options={"timeout": timeout})
+        except Exception as exc:
+            raise translate_sdk_error(exc, ctx) from None
+
     async def aclose(self) -> None:
         await self._discovery.aclose()
         client, self._client = self._client, None
@@ -144,12 +158,16 @@ class OpenRouterImageProvider(ImageProvider):
             replacement=request.spec.replacement,
             transparent=request.background is Background.TRANSPARENT,
             secret=self._api_key,
+            **self._address(),
         )
+
+    def _address(self) -> dict[str, Any]:
+        return {"base_url": self._base_url, "base_url_set": self._base_url.rstrip("/") != DEFAULT_BASE_URL}
 
     async def _fetch_listing(self) -> object:
         import httpx2
 
-        ctx = ErrorContext(model="*", route="images/models", secret=self._api_key)
+        ctx = ErrorContext(model="*", route="images/models", secret=self._api_key, **self._address())
         try:
             response = await self._sdk().get(
                 "/images/models",

@@ -85,6 +85,7 @@ class VertexImageProvider(GoogleImageProvider):
     """
 
     provider_id = "vertex"
+    base_url_setting = "GOOGLE_VERTEX_BASE_URL"
     vertex = True
 
     def __init__(
@@ -119,6 +120,12 @@ class VertexImageProvider(GoogleImageProvider):
         if request.spec.family == IMAGEN_FAMILY:
             return await self._imagen_edit(request)
         return await self._generate_content(request)
+
+    def _address(self) -> str:
+        if self._base_url:
+            return self._base_url
+        region = "" if self._location == "global" else f"{self._location}-"
+        return f"https://{region}aiplatform.googleapis.com"
 
     def _check_location(self, model: str) -> None:
         """Refuse up front what the regional endpoint would answer with a bare 404. The location
@@ -202,7 +209,7 @@ class VertexImageProvider(GoogleImageProvider):
             include_rai_reason=True,  # filtered images come back with their reason, not silently dropped
             **_output_options(request),
         )
-        with self._translated(request):
+        with self._translated(request.spec):
             with _deprecation_quiet():
                 call = client.aio.models.generate_images(
                     model=request.model, prompt=request.prompt, config=config
@@ -245,7 +252,7 @@ class VertexImageProvider(GoogleImageProvider):
             **_output_options(request),
         )
         client = await self._sdk()
-        with self._translated(request):
+        with self._translated(request.spec):
             with _deprecation_quiet():
                 call = client.aio.models.edit_image(
                     model=request.model, prompt=request.prompt, reference_images=references, config=config

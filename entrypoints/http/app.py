@@ -37,8 +37,9 @@ from entrypoints.http.security import (
     is_loopback,
     on_gateway,
 )
-from entrypoints.mcp.server import build_mcp_server, server_version
+from entrypoints.mcp.server import build_mcp_server
 from entrypoints.settings import Settings, split_list
+from entrypoints.version import server_version
 
 log = logging.getLogger("image_gen_mcp")
 

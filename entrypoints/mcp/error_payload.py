@@ -55,13 +55,26 @@ def validation_message(
         for item in error.errors(include_input=False, include_url=False)
     ]
     text = "; ".join(f"{p['field']}: {p['problem']}" for p in problems[:5])
-    return f"Invalid {subject}: {text}.", problems
+    hints = [_HINTS[p["field"]] for p in problems[:5] if p["field"] in _HINTS]
+    return f"Invalid {subject}: {text}." + "".join(f" {h}" for h in hints), problems
 
 
-def error_payload(exc: BaseException) -> dict[str, Any]:
+# What a refused value should have been, where the enum alone does not say it.
+_HINTS = {
+    "size": "size is a tier, not pixels: S ≈ 1K, M ≈ 2K, L ≈ 4K on the long edge, mapped per "
+    "model (get_model_capabilities lists each model's sizes); set the shape with orientation "
+    "or aspect_ratio (e.g. size=S, aspect_ratio=16:9).",
+}
+
+
+def error_payload(exc: BaseException, *, local_paths: bool = False) -> dict[str, Any]:
     """``{code, message, details, retryable}`` for any exception; unexpected ones are logged
-    with their traceback and masked as ``internal``. No configured secret survives in it."""
-    return redact_value(_payload(exc))
+    with their traceback and masked as ``internal``. No configured secret survives in it, and
+    no server folder (``details.root``) unless ``local_paths`` says the client is local."""
+    payload = redact_value(_payload(exc))
+    if not local_paths and isinstance(payload.get("details"), dict):
+        payload["details"].pop("root", None)
+    return payload
 
 
 def _payload(exc: BaseException) -> dict[str, Any]:

@@ -27,8 +27,8 @@ def resource_not_found(exc: ImageNotFound, image_id: str) -> MCPError:
     )
 
 
-def error_result(exc: BaseException) -> ToolResult:
-    payload = error_payload(exc)
+def error_result(exc: BaseException, *, local_paths: bool = False) -> ToolResult:
+    payload = error_payload(exc, local_paths=local_paths)
     return ToolResult(
         content=[TextContent(type="text", text=error_text(payload))],
         structured_content={"ok": False, **payload},

@@ -6,6 +6,8 @@ framework has loaded, so a cache file cannot put other instructions in front of 
 
 from __future__ import annotations
 
+from entrypoints.version import server_version  # noqa: F401 - the relay reads it from here
+
 SERVER_NAME = "image-gen-mcp"
 INSTRUCTIONS = """\
 Generates and edits images on OpenAI, Azure OpenAI, Google Gemini, Vertex AI and OpenRouter
@@ -17,13 +19,3 @@ says which it chose. Results carry a small inline preview plus a resource link
 earlier without re-sending it. Every failure is an isError result whose structuredContent has
 a stable `code`. Options a model cannot honour exactly are remapped and reported in
 `warnings`; pass strict=true to get an error instead."""
-
-
-def server_version() -> str:
-    """The installed package's version (reported as serverInfo and in the OpenAPI document)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("image-gen-mcp")
-    except PackageNotFoundError:
-        return "0+unknown"

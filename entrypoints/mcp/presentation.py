@@ -185,7 +185,7 @@ def structured_result(
                 # The store already hashed the bytes (in a worker thread): not again on the loop.
                 sha256=stored.sha256 if stored else item.image.sha256,
                 saved=stored is not None,
-                storage_error=dict(item.storage_error) if item.storage_error else None,
+                storage_error=_storage_error(item.storage_error, local_paths),
                 inline=kind,
             )
         )
@@ -204,6 +204,16 @@ def structured_result(
     )
     # Vendor messages reach warnings and failures of partial fan-outs: mask any secret in them.
     return ImageToolResult.model_validate(redact_value(result.model_dump()))
+
+
+def _storage_error(error: Mapping[str, Any] | None, local_paths: bool) -> dict[str, Any] | None:
+    """The store's error; the output root's path only for a local client (as ``path`` is)."""
+    if error is None:
+        return None
+    details = dict(error.get("details") or {})
+    if not local_paths:
+        details.pop("root", None)
+    return {**error, "details": details}
 
 
 def summary_text(result: ImageToolResult) -> str:
@@ -242,24 +252,34 @@ async def stored_preview(data: bytes, media_type: str, settings: Settings) -> Pr
 
 
 def capabilities_text(report: dict[str, Any]) -> str:
-    """A compact reading of the capabilities report, one line per provider and per model of
-    the enabled ones; the full detail is in structuredContent (hosts count both against
-    the model's context, so the text does not repeat the JSON)."""
+    """A compact reading of the capabilities report: per provider its default model, and per
+    model of the enabled ones its facts with the aspect ratios written out; the full detail is
+    in structuredContent (hosts count both against the model's context, so the text does not
+    repeat the JSON)."""
     lines = [f"Default provider: {report['default_provider'] or 'none enabled'}."]
     for provider in report["providers"]:
+        default = provider.get("default_model")
         if not provider["enabled"]:
-            lines.append(f"{provider['provider']}: off. {provider['reason']}")
+            suffix = f" Its default model would be {default}." if default else ""
+            lines.append(f"{provider['provider']}: off. {provider['reason']}{suffix}")
             continue
-        lines.append(f"{provider['provider']}: enabled.")
+        lines.append(f"{provider['provider']}: enabled, default model {default or 'none'}.")
         for model in provider["models"]:
+            if "operations" not in model:  # retired: only its status and replacement
+                facts = ["retired " + model.get("retired_on", "")]
+                if model.get("replacement"):
+                    facts.append(f"use {model['replacement']} instead")
+                lines.append(f"  - {model['model']}: " + ", ".join(f.strip() for f in facts))
+                continue
             facts = [model["status"], "/".join(model["operations"]), f"n≤{model['max_n']}"]
             facts.append("sizes " + "/".join(model["sizes"]))
-            facts.append(f"{len(model['aspect_ratios'])} ratios")
+            facts.append("ratios " + " ".join(model["aspect_ratios"]))
             if model["supports_mask"]:
                 facts.append("mask")
             if model["transparency"]:
                 facts.append("transparency")
-            if model["replacement"] and model["status"] != "current":
+            if model.get("replacement") and model["status"] != "current":
                 facts.append(f"use {model['replacement']} instead")
-            lines.append(f"  - {model['model']}: " + ", ".join(facts))
+            mark = " (default)" if model["model"] == default else ""
+            lines.append(f"  - {model['model']}{mark}: " + ", ".join(facts))
     return "\n".join(lines)

@@ -7,9 +7,9 @@ import logging
 from typing import Annotated, Any, Literal
 
 from fastmcp import Context, FastMCP
-from fastmcp.tools import ToolResult
+from fastmcp.tools import Tool, ToolResult
 from mcp.types import ImageContent, ResourceLink, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from application.create_images import ImageOutcome, InputLoader
 from domain.errors import AppError
@@ -17,9 +17,9 @@ from domain.images import ImageRequest
 from entrypoints.container import Container
 from entrypoints.mcp import tool_params as P
 from entrypoints.mcp.errors import CodedErrors, error_result
-from entrypoints.mcp.identity import INSTRUCTIONS, SERVER_NAME, server_version
+from entrypoints.mcp.identity import INSTRUCTIONS, SERVER_NAME
+from entrypoints.mcp.lean_schema import CAPABILITIES_RESULT_SCHEMA, IMAGE_RESULT_SCHEMA, lean_schema
 from entrypoints.mcp.presentation import (
-    ImageToolResult,
     InlineRenderer,
     capabilities_text,
     structured_result,
@@ -28,34 +28,9 @@ from entrypoints.mcp.presentation import (
 from entrypoints.mcp.resources import register_image_resources
 from entrypoints.mcp.stored_records import image_uri
 from entrypoints.settings import InlineMode, Settings
+from entrypoints.version import server_version
 
 log = logging.getLogger("image_gen_mcp")
-
-class CapabilitiesResult(BaseModel):
-    """structuredContent of get_model_capabilities."""
-
-    ok: bool
-    default_provider: str | None = None
-    providers: list[dict[str, Any]] | None = Field(
-        None, description="Every provider, enabled or not (with the variables that enable it)."
-    )
-    capabilities: list[dict[str, Any]] | None = Field(
-        None, description="Enabled providers in the older image-gen-mcp CapabilityReport shape."
-    )
-    code: str | None = None
-    message: str | None = None
-    details: dict[str, Any] | None = None
-    retryable: bool | None = None
-
-
-def _known_models(container: Container) -> str:
-    registry = container.registry()
-    names: list[str] = []
-    for provider_id in registry.ordered_ids():
-        provider = registry.enabled.get(provider_id)
-        specs = provider.catalog() if provider else registry.disabled[provider_id].catalog
-        names.extend(f"{provider_id}:{s.model}" for s in specs)
-    return ", ".join(names) or "see get_model_capabilities"
 
 
 def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastMCP:
@@ -73,15 +48,7 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
     # The provider enum is built from the registry, so it lists exactly what this server knows.
     ProviderArg = Annotated[
         Literal[provider_ids] | None,  # type: ignore[valid-type]
-        Field(description="Provider id; omit for the server's default (reported in the result)."),
-    ]
-    ModelArg = Annotated[
-        str | None,
-        Field(
-            description="Model id; any string is passed through so new vendor models work "
-            f"without a release. Known: {_known_models(container)}. Omit for the provider's default.",
-            max_length=200,
-        ),
+        Field(description="Omit for the server's default."),
     ]
 
     mcp = FastMCP(
@@ -112,7 +79,7 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
                 outcome = await use_case(request, progress, renderer.images_ready)
             inlined = await renderer.render(outcome)
         except AppError as exc:
-            return error_result(exc)
+            return error_result(exc, local_paths=local_paths)
         result = structured_result(outcome, inlined, local_paths=local_paths)
         content: list[Any] = [TextContent(type="text", text=summary_text(result))]
         for record, preview in zip(result.images or [], inlined, strict=True):
@@ -133,23 +100,10 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
                 )
         return ToolResult(content=content, structured_content=result.model_dump(exclude_none=True))
 
-    image_tool_schema = ImageToolResult.model_json_schema()
-
-    @mcp.tool(
-        title="Generate Image(s)",
-        annotations=ToolAnnotations(
-            title="Generate Image(s)",
-            readOnlyHint=False,
-            destructiveHint=False,
-            idempotentHint=False,
-            openWorldHint=True,
-        ),
-        output_schema=image_tool_schema,
-    )
     async def generate_image(
         prompt: P.Prompt,
         provider: ProviderArg = None,
-        model: ModelArg = None,
+        model: P.Model = None,
         n: P.Count = 1,
         size: P.Size = None,
         orientation: P.OrientationArg = None,
@@ -164,8 +118,7 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
         inline: P.Inline = None,
         ctx: Context | None = None,
     ) -> ToolResult:
-        """Generate image(s) from a text prompt. Returns inline previews, links to the
-        full-resolution images (image://{id}) and compact metadata."""
+        """Generate images from a prompt. Returns previews, image://{id} links and metadata."""
         request = ImageRequest(
             prompt=prompt,
             provider=provider,
@@ -184,23 +137,12 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
         )
         return await run(ctx, request, inline, edit=False)
 
-    @mcp.tool(
-        title="Edit Image(s)",
-        annotations=ToolAnnotations(
-            title="Edit Image(s)",
-            readOnlyHint=False,
-            destructiveHint=False,
-            idempotentHint=False,
-            openWorldHint=True,
-        ),
-        output_schema=image_tool_schema,
-    )
     async def edit_image(
         prompt: P.EditPrompt,
         images: P.Images,
         mask: P.Mask = None,
         provider: ProviderArg = None,
-        model: ModelArg = None,
+        model: P.Model = None,
         n: P.Count = 1,
         size: P.Size = None,
         orientation: P.OrientationArg = None,
@@ -215,8 +157,7 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
         inline: P.Inline = None,
         ctx: Context | None = None,
     ) -> ToolResult:
-        """Edit image(s) following an instruction, optionally inside a mask. Accepts
-        image://{id} from an earlier result, so nothing needs re-sending."""
+        """Edit images by instruction, optionally inside a mask; takes image://{id} of earlier results."""
         request = ImageRequest(
             prompt=prompt,
             provider=provider,
@@ -236,30 +177,34 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
         # Read and checked only once the call is admitted (in-flight cap, input deadline).
         return await run(ctx, request, inline, edit=True, inputs=lambda: reader.read_all(images, mask))
 
-    @mcp.tool(
-        title="Get Model Capabilities",
-        annotations=ToolAnnotations(
-            title="Get Model Capabilities",
-            readOnlyHint=True,
-            destructiveHint=False,
-            idempotentHint=True,
-            openWorldHint=False,
-        ),
-        output_schema=CapabilitiesResult.model_json_schema(),
-    )
     async def get_model_capabilities(
         provider: ProviderArg = None,
+        model: P.ModelFilter = None,
     ) -> ToolResult:
-        """List every provider (enabled or not, and which variable enables it) with its
-        models: operations, masks, max n, sizes, aspect ratios, transparency and status."""
+        """Providers (enabled or not, and the variable that enables each), their default
+        models, and per model: operations, mask, max n, sizes, ratios, transparency, status."""
         try:
-            report = await container.get_model_capabilities()(provider)
+            report = await container.get_model_capabilities()(provider, model)
         except AppError as exc:
-            return error_result(exc)
+            return error_result(exc, local_paths=local_paths)
         return ToolResult(
             content=[TextContent(type="text", text=capabilities_text(report))],
             structured_content={"ok": True, **report},
         )
+
+    writes = ToolAnnotations(
+        readOnlyHint=False, destructiveHint=False, idempotentHint=False, openWorldHint=True
+    )
+    reads = ToolAnnotations(
+        readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False
+    )
+    for fn, title, annotations, output in (
+        (generate_image, "Generate Image(s)", writes, IMAGE_RESULT_SCHEMA),
+        (edit_image, "Edit Image(s)", writes, IMAGE_RESULT_SCHEMA),
+        (get_model_capabilities, "Get Model Capabilities", reads, CAPABILITIES_RESULT_SCHEMA),
+    ):
+        tool = Tool.from_function(fn, title=title, annotations=annotations, output_schema=output)
+        mcp.add_tool(tool.model_copy(update={"parameters": lean_schema(tool.parameters)}))
 
     register_image_resources(mcp, store, settings, local_paths=local_paths)
     return mcp

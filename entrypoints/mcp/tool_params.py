@@ -12,83 +12,36 @@ from entrypoints.settings import InlineMode
 # Input strings may carry a whole photo as base64; the decoder applies the byte cap.
 MAX_IMAGE_ARG_CHARS = 50_000_000
 
-Prompt = Annotated[str, Field(description="Text description of the desired image.", max_length=32_000)]
+Prompt = Annotated[str, Field(description="What to draw.", max_length=32_000)]
 EditPrompt = Annotated[str, Field(description="The edit instruction.", max_length=32_000)]
-Count = Annotated[
-    int | None,
+Model = Annotated[
+    str | None,
     Field(
-        ge=1,
-        le=10,
-        description="How many images (default 1). Models that make one image per call fan out "
-        "in parallel, up to the server's cap.",
+        description="Any model id (new ones pass through). Ids and each provider's default: "
+        "get_model_capabilities.",
+        max_length=200,
     ),
 ]
+ModelFilter = Annotated[str | None, Field(description="Report only this model.", max_length=200)]
+Count = Annotated[int | None, Field(ge=1, le=10, description="Images wanted (default 1).")]
 Size = Annotated[
     SizeTier | None,
-    Field(
-        description="S ≈ 1K, M ≈ 2K, L ≈ 4K on the long edge, mapped per model (nearest tier "
-        "with a warning where a model lacks one)."
-    ),
+    Field(description="Long edge ≈1K/2K/4K, per model (not WxH)."),
 ]
-OrientationArg = Annotated[
-    Orientation | None,
-    Field(description="square (1:1, default), landscape (3:2) or portrait (2:3)."),
-]
-QualityArg = Annotated[
-    Quality | None,
-    Field(
-        description="draft, standard or high; ignored with a warning where a model has no quality setting."
-    ),
-]
-BackgroundArg = Annotated[
-    Background | None,
-    Field(
-        description="transparent or opaque; transparent is refused (unsupported_option) on "
-        "models that cannot make it."
-    ),
-]
-NegativePrompt = Annotated[
-    str | None,
-    Field(
-        description="What to avoid; folded into the prompt (with a warning) where the model "
-        "has no native negative prompt.",
-        max_length=4_000,
-    ),
-]
+OrientationArg = Annotated[Orientation | None, Field(description="1:1 (default), 2:3 or 3:2.")]
+QualityArg = Annotated[Quality | None, Field()]
+BackgroundArg = Annotated[Background | None, Field()]
+NegativePrompt = Annotated[str | None, Field(description="What to avoid.", max_length=4_000)]
 Directory = Annotated[
-    str | None,
-    Field(
-        description="Folder inside the server's output root (IMAGE_GEN_MCP_OUTPUT_DIR) to "
-        "save into: relative, or absolute inside the root. Anything else is refused.",
-        max_length=1024,
-    ),
+    str | None, Field(description="Subfolder of the output root.", max_length=1024)
 ]
 AspectRatio = Annotated[
-    str | None,
-    Field(
-        description="Explicit ratio such as 16:9 or 21:9; overrides orientation. The nearest "
-        "ratio the model offers is used, with a warning, if it lacks this one.",
-        max_length=16,
-    ),
+    str | None, Field(description="e.g. 16:9; overrides orientation.", max_length=16)
 ]
-OutputFormatArg = Annotated[
-    OutputFormat | None, Field(description="png, jpeg or webp, where the model offers it.")
-]
-Compression = Annotated[int | None, Field(ge=0, le=100, description="0-100, for jpeg and webp output only.")]
-Strict = Annotated[
-    bool,
-    Field(
-        description="Refuse (unsupported_option) instead of remapping options the model "
-        "cannot honour exactly."
-    ),
-]
-Inline = Annotated[
-    InlineMode | None,
-    Field(
-        description="preview (default): a small inline image per result; full: the original "
-        "when it fits the result budget; none: resource links only."
-    ),
-]
+OutputFormatArg = Annotated[OutputFormat | None, Field()]
+Compression = Annotated[int | None, Field(ge=0, le=100, description="jpeg/webp only.")]
+Strict = Annotated[bool, Field(description="Refuse rather than adjust options.")]
+Inline = Annotated[InlineMode | None, Field(description="What goes inline (default preview).")]
 _JSON_ARRAY_START = re.compile(r"\s*\[")
 
 
@@ -116,17 +69,13 @@ Images = Annotated[
     Field(
         min_length=1,
         max_length=16,
-        description="Source images: data URL, bare base64, image://{id} (or a bare id) of an "
-        "image this server made, or an https URL. Most models use the first image; some "
-        "combine several.",
+        description="data URL, base64, image://{id} or https URL.",
     ),
 ]
 Mask = Annotated[
     str | None,
     Field(
-        description="Mask in the same forms as images. Transparent (alpha 0) or white pixels "
-        "mark where to edit; it is converted to what each vendor expects. Only for models "
-        "with supports_mask.",
+        description="Same forms; transparent or white pixels mark the area to edit.",
         max_length=MAX_IMAGE_ARG_CHARS,
     ),
 ]

@@ -26,14 +26,20 @@ if TYPE_CHECKING:
 log = logging.getLogger("image_gen_mcp")
 
 
-def build_stdio_server(settings: Settings) -> FastMCP:
-    """The server exactly as the console script builds it at start-up."""
+def build_stdio_server(settings: Settings, *, announce: bool = False) -> FastMCP:
+    """The server exactly as the console script builds it at start-up; ``announce`` writes
+    the start-up block (version, providers, output root) to stderr."""
     # Imported here, not at module level, so that the start-up pause covers them (fastmcp and
     # mcp alone are most of a cold start) and importing this module stays cheap.
     from entrypoints.container import build_container
     from entrypoints.mcp.server import build_mcp_server
 
-    return build_mcp_server(build_container(settings))
+    container = build_container(settings)
+    if announce:
+        from entrypoints.startup_report import startup_block
+
+        print(startup_block(container, "stdio"), file=sys.stderr, flush=True)
+    return build_mcp_server(container)
 
 
 @contextmanager
@@ -65,7 +71,7 @@ def serve_stdio(settings: Settings) -> None:
     relay = start_relay(settings)
     try:
         with start_up_heap():
-            server = build_stdio_server(settings)
+            server = build_stdio_server(settings, announce=True)
         server.run(transport="stdio", show_banner=False)
     finally:
         if relay is not None:

@@ -220,6 +220,21 @@ def verify_assertion(assertion: str) -> dict[str, Any]:
     return json.loads(decode(payload))
 
 
+class JsonHandler(BaseHTTPRequestHandler):
+    """A loopback handler that answers JSON and logs nothing (keeps test output clean)."""
+
+    def _send(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
 @dataclass
 class TokenServer:
     url: str
@@ -232,7 +247,7 @@ def running_token_server() -> Iterator[TokenServer]:
     """``POST /token`` answers a JWT-bearer grant with ``ACCESS_TOKEN`` after checking the signature."""
     state = TokenServer(url="", exchanges=[])
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JsonHandler):
         def do_POST(self) -> None:
             form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
             claims = verify_assertion(form["assertion"][0])
@@ -241,17 +256,6 @@ def running_token_server() -> Iterator[TokenServer]:
                 self._send(400, state.fail_with)
             else:
                 self._send(200, {"access_token": ACCESS_TOKEN, "expires_in": 3600, "token_type": "Bearer"})
-
-        def _send(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
-            return None
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     # A short poll interval: shutdown() waits for it, and the default 0.5 s adds up across tests.

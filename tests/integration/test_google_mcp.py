@@ -236,5 +236,11 @@ async def test_capabilities_list_both_google_catalogs(server) -> None:
     assert gemini["gemini-3.1-flash-image"]["supports_mask"] is False
     assert gemini["gemini-2.5-flash-image-preview"]["status"] == "retired"
     vertex = {m["model"]: m for m in by_id["vertex"]["models"]}
-    assert vertex["imagen-3.0-capability-001"]["supports_mask"] is True
+    # A retired model cannot be called: it reports only its status and what replaces it.
+    assert vertex["imagen-3.0-capability-001"] == {
+        "model": "imagen-3.0-capability-001", "status": "retired", "retired_on": "2026-06-30",
+        "replacement": "gemini-3.1-flash-image",
+    }
+    assert gemini["gemini-3.1-flash-image"]["supports_mask"] is False
+    assert by_id["gemini"]["default_model"] == by_id["vertex"]["default_model"] == "gemini-3.1-flash-image"
     assert "9:21" in vertex["gemini-3.1-flash-image"]["aspect_ratios"]

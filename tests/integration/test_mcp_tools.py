@@ -48,8 +48,7 @@ async def test_tools_list_has_three_tools_with_schemas(server, mode: str) -> Non
         assert seed_param in props
     assert tools["generate_image"].input_schema["required"] == ["prompt"]
     assert set(tools["edit_image"].input_schema["required"]) == {"prompt", "images"}
-    sizes = props["size"]["anyOf"][0]
-    assert sizes.get("enum") == ["S", "M", "L"] or "$ref" in sizes
+    assert props["size"]["enum"] == ["S", "M", "L"]
 
 
 @pytest.mark.parametrize("mode", ERAS)
@@ -224,11 +223,12 @@ async def test_capabilities_text_is_compact_and_disabled_vendors_are_brief(serve
         result = await client.call_tool("get_model_capabilities", {})
     text = result.content[0].text
     assert "openrouter: off. Set OPENROUTER_API_KEY" in text
-    assert "fake: enabled." in text and "  - fake-single: current" in text
+    assert "fake: enabled, default model fake-image." in text
+    assert "  - fake-image (default): current" in text and "  - fake-single: current" in text
     assert "{" not in text  # the JSON lives in structuredContent only
     off = next(p for p in result.structured_content["providers"] if p["provider"] == "openai")
+    assert off["default_model"] == "gpt-image-2" and "default model would be gpt-image-2" in text
     assert off["models"] and set(off["models"][0]) == {
-        "model", "family", "status", "retired_on", "replacement", "operations",
-        "supports_generation", "supports_edit", "supports_mask", "max_n", "sizes", "aspect_ratios",
+        "model", "status", "operations", "supports_mask", "max_n", "sizes", "aspect_ratios",
         "transparency",
     }

@@ -128,8 +128,9 @@ async def test_capabilities_show_curated_and_discovered_models(server) -> None:
     models = {m["model"]: m for m in entry["models"]}
     assert models["sourceful/riverflow-v2"]["discovered"] is True
     assert models["sourceful/riverflow-v2"]["max_n"] == 4 and models["sourceful/riverflow-v2"]["transparency"]
-    assert models["bytedance-seed/seedream-4.5"]["supports_edit"] is False
-    assert models["google/gemini-3.1-flash-image"]["discovered"] is False
+    assert models["bytedance-seed/seedream-4.5"]["operations"] == ["generate"]
+    assert "discovered" not in models["google/gemini-3.1-flash-image"]  # said of live finds only
+    assert entry["default_model"] == "google/gemini-3.1-flash-image"
     retired = models["google/gemini-2.5-flash-image-preview"]
     assert retired["status"] == "retired" and retired["replacement"] == "google/gemini-2.5-flash-image"
     assert "acme/text-only" not in models
@@ -202,7 +203,7 @@ async def test_over_a_loopback_socket_with_only_the_environment(output_root: Pat
         await serving
         sock.close()
     assert made.structured_content["ok"] and made.structured_content["used"]["route"] == "chat"
-    assert any(m["discovered"] for m in caps.structured_content["providers"][0]["models"])
+    assert any(m.get("discovered") for m in caps.structured_content["providers"][0]["models"])
     chat = next(r for r in fake.requests if r.method == "POST")
     assert (
         chat.path == "/api/v1/chat/completions" and chat.headers["http-referer"] == "https://example.org/app"
