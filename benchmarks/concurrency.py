@@ -19,8 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fastmcp import Client
-from harness import LoopStallProbe, PhotoFakeProvider, bench_server, bench_settings, peak_rss_mb
+from harness import LoopStallProbe, PhotoFakeProvider, PlainClient, bench_server, bench_settings, peak_rss_mb
 
 
 async def parallel_calls(calls: int, latency: float, size: tuple[int, int]) -> dict[str, Any]:
@@ -30,7 +29,7 @@ async def parallel_calls(calls: int, latency: float, size: tuple[int, int]) -> d
         )
         fake = PhotoFakeProvider(size, latency=settings.fake_latency_s)
         server = bench_server(settings, fake)
-        async with Client(server) as client:
+        async with PlainClient(server) as client:
             # One call first, so imports and first-use costs are not counted as concurrency.
             await client.call_tool("generate_image", {"prompt": "warm-up", "provider": "fake"})
             rss_before = peak_rss_mb()

@@ -22,10 +22,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fastmcp import Client
 from harness import (
     LoopStallProbe,
     PhotoFakeProvider,
+    PlainClient,
     bench_server,
     bench_settings,
     photo_like_png,
@@ -46,7 +46,7 @@ async def per_call(
         settings = bench_settings(Path(tmp))
         server = bench_server(settings, PhotoFakeProvider(size))
         samples: list[float] = []
-        async with Client(server) as client:
+        async with PlainClient(server) as client:
             args = {"prompt": "a lighthouse at dusk", "provider": "fake", "inline": inline}
             for _ in range(warmup):
                 await client.call_tool("generate_image", args)

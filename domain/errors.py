@@ -137,6 +137,14 @@ class Overloaded(AppError):
     retryable = True
 
 
+class BackendUnavailable(AppError):
+    """A shared engine the server is configured to use (Redis) cannot be reached; the call was
+    refused at once rather than left waiting. Retry once the engine is back."""
+
+    code = "backend_unavailable"
+    retryable = True
+
+
 class InternalError(AppError):
     """An unexpected failure; details are logged on the server, never returned."""
 

@@ -21,6 +21,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="MCP server for image generation and editing across vendors.",
     )
     parser.add_argument(
+        "command",
+        nargs="?",
+        choices=("serve", "worker"),
+        default="serve",
+        help="serve (default): the MCP server; worker: run background tasks from "
+        "IMAGE_GEN_MCP_REDIS_URL with no front end",
+    )
+    parser.add_argument(
         "--transport",
         choices=("stdio", "http", "sse"),
         default="stdio",
@@ -75,7 +83,11 @@ def configuration_error(exc: ValidationError) -> str:
 def main(argv: list[str] | None = None) -> None:
     """Read the settings, build the container, and serve on the chosen transport."""
     args = parse_args(argv)
-    if args.transport == "stdio":
+    if args.command == "worker":
+        from entrypoints.mcp.worker import serve_worker
+
+        serve_worker(load_settings())
+    elif args.transport == "stdio":
         # Start-up is felt on every host session: pydantic and the settings are imported and
         # validated with the garbage collector paused, as the server build is (serve_stdio).
         from entrypoints.stdio.server import serve_stdio, start_up_heap

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from platformdirs import user_cache_dir, user_data_dir
 from pydantic import AliasChoices, Field, SecretStr, field_validator
@@ -39,7 +40,7 @@ def _env(*names: str) -> AliasChoices:
 # not" wherever settings are fingerprinted.
 SECRET_FIELDS = (
     "openai_api_key", "azure_openai_api_key", "azure_openai_ad_token", "gemini_api_key",
-    "openrouter_api_key", "auth_tokens",
+    "openrouter_api_key", "auth_tokens", "redis_url",
 )  # fmt: skip
 
 
@@ -115,6 +116,32 @@ class Settings(BaseSettings):
     retry_attempts: int = Field(3, ge=1, le=10, validation_alias=_env("IMAGE_GEN_MCP_RETRIES"))
     heartbeat_s: float = Field(5.0, gt=0, validation_alias=_env("IMAGE_GEN_MCP_HEARTBEAT"))
 
+    # -- scale-out and MCP background tasks -----------------------------------------------
+    # A secret: a Redis URL may carry a password.
+    redis_url: SecretStr | None = Field(None, validation_alias=_env("IMAGE_GEN_MCP_REDIS_URL"))
+    tasks_enabled: bool = Field(True, validation_alias=_env("IMAGE_GEN_MCP_TASKS"))
+    task_concurrency: int | None = Field(
+        None,
+        ge=0,
+        validation_alias=_env("IMAGE_GEN_MCP_TASK_CONCURRENCY"),
+        description="tasks this process runs at once (0: it only queues and answers polls); "
+        "default: IMAGE_GEN_MCP_MAX_IN_FLIGHT",
+    )
+    task_redelivery_s: float = Field(
+        30.0,
+        gt=0,
+        le=600,
+        validation_alias=_env("IMAGE_GEN_MCP_TASK_REDELIVERY"),
+        description="seconds after which a task whose worker stopped renewing its lease is "
+        "handed to another worker",
+    )
+    task_poll_interval_s: float = Field(
+        1.0, gt=0, le=60, validation_alias=_env("IMAGE_GEN_MCP_TASK_POLL_INTERVAL")
+    )
+    task_queue: str = Field(
+        "image-gen-mcp", pattern=r"^[A-Za-z0-9_.:-]{1,64}$", validation_alias=_env("IMAGE_GEN_MCP_TASK_QUEUE")
+    )
+
     # -- results -------------------------------------------------------------------------
     inline: InlineMode = Field(InlineMode.PREVIEW, validation_alias=_env("IMAGE_GEN_MCP_INLINE"))
     preview_budget_chars: int = Field(
@@ -187,6 +214,8 @@ class Settings(BaseSettings):
             if value is not None:
                 raw = value.get_secret_value()
                 found.extend(split_list(raw) if name == "auth_tokens" else [raw])
+                if name == "redis_url":  # the password alone may show up in a driver's message
+                    found.append(urlsplit(raw).password or "")
         return [s for s in found if s]
 
 

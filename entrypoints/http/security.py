@@ -272,7 +272,7 @@ class BearerAuth:
         scheme, _, presented = Headers(scope=scope).get("authorization", "").partition(" ")
         presented = presented.strip()
         if scheme.lower() == "bearer" and presented and self.accepts(presented):
-            await self.app(scope, receive, send)
+            await self.app(_without_credentials(scope), receive, send)
             return
         if not presented:
             error = Unauthorized("A bearer token is required (Authorization: Bearer <token>).")
@@ -281,6 +281,14 @@ class BearerAuth:
             error = Unauthorized("The bearer token is not valid for this server.")
             challenge = f'Bearer realm="{REALM}", error="invalid_token"'
         await refuse(error, scope, receive, send, headers={"WWW-Authenticate": challenge})
+
+
+def _without_credentials(scope: Scope) -> Scope:
+    """The request as the app behind the check sees it: without its token. Nothing there needs
+    it, and an MCP background task keeps its request's headers in the task backend (Redis) for
+    the worker that runs it, where a bearer token has no business being."""
+    headers = [(name, value) for name, value in scope["headers"] if name.lower() != b"authorization"]
+    return {**scope, "headers": headers}
 
 
 def configured_tokens(settings: Settings) -> list[str]:

@@ -29,6 +29,7 @@ HTTP_STATUS: dict[str, int] = {
     "no_image": 502,
     "storage_failed": 507,
     "overloaded": 429,
+    "backend_unavailable": 503,
     "internal": 500,
     "request_timeout": 408,
     # Refusals of the HTTP entrypoint itself, before any use case runs.

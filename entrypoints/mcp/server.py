@@ -6,6 +6,7 @@
 import logging
 from typing import Annotated, Any, Literal
 
+from attrs import evolve
 from fastmcp import Context, FastMCP
 from fastmcp.tools import ToolResult
 from mcp.types import ImageContent, ResourceLink, TextContent, ToolAnnotations
@@ -26,6 +27,7 @@ from entrypoints.mcp.presentation import (
 )
 from entrypoints.mcp.resources import register_image_resources
 from entrypoints.mcp.stored_records import image_uri
+from entrypoints.mcp.tasks import build_tasks_extension, task_config
 from entrypoints.settings import InlineMode, Settings
 
 log = logging.getLogger("image_gen_mcp")
@@ -80,6 +82,41 @@ def _known_models(container: Container) -> str:
     return ", ".join(names) or "see get_model_capabilities"
 
 
+def image_request(
+    prompt: str,
+    provider: str | None,
+    model: str | None,
+    n: int | None,
+    size: Any,
+    orientation: Any,
+    quality: Any,
+    background: Any,
+    negative_prompt: str | None,
+    directory: str | None,
+    aspect_ratio: str | None,
+    output_format: Any,
+    output_compression: int | None,
+    strict: bool,
+) -> ImageRequest:
+    """The request the image tools share, in their parameters' order (an edit adds its images)."""
+    return ImageRequest(
+        prompt=prompt,
+        provider=provider,
+        model=model,
+        n=n or 1,
+        size=size,
+        orientation=orientation,
+        aspect_ratio=aspect_ratio,
+        quality=quality,
+        background=background,
+        negative_prompt=negative_prompt,
+        output_format=output_format,
+        output_compression=output_compression,
+        strict=strict,
+        directory=directory,
+    )
+
+
 def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastMCP:
     """Build the FastMCP server whose tools each call one use case of ``container``.
 
@@ -111,6 +148,11 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
         middleware=[CodedErrors()],
         mask_error_details=True,
     )
+    tasks = build_tasks_extension(settings)
+    if tasks is not None:
+        mcp.add_extension(tasks)
+    # generate_image and edit_image may run as background tasks when the client opts in.
+    as_task = task_config(settings)
 
     async def run(
         ctx: Context | None, request: ImageRequest, inline: InlineMode | None, edit: bool
@@ -124,7 +166,9 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
             renderer = InlineRenderer(settings, inline or settings.inline)
             outcome: ImageOutcome = await use_case(request, progress, renderer.images_ready)
             inlined = await renderer.render(outcome)
-        except AppError as exc:
+        except Exception as exc:
+            # Every exception, not only AppError: as a background task the body runs in a Docket
+            # worker, outside the CodedErrors middleware, and must still end in a coded result.
             return error_result(exc)
         result = structured_result(outcome, inlined, local_paths=local_paths)
         content: list[Any] = [TextContent(type="text", text=summary_text(result))]
@@ -158,6 +202,7 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
             openWorldHint=True,
         ),
         output_schema=image_tool_schema,
+        task=as_task,
     )
     async def generate_image(
         prompt: P.Prompt,
@@ -179,22 +224,13 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
     ) -> ToolResult:
         """Generate image(s) from a text prompt. Returns inline previews, links to the
         full-resolution images (image://{id}) and compact metadata."""
-        request = ImageRequest(
-            prompt=prompt,
-            provider=provider,
-            model=model,
-            n=n or 1,
-            size=size,
-            orientation=orientation,
-            aspect_ratio=aspect_ratio,
-            quality=quality,
-            background=background,
-            negative_prompt=negative_prompt,
-            output_format=output_format,
-            output_compression=output_compression,
-            strict=strict,
-            directory=directory,
-        )
+        try:
+            request = image_request(
+                prompt, provider, model, n, size, orientation, quality, background, negative_prompt,
+                directory, aspect_ratio, output_format, output_compression, strict,
+            )  # fmt: skip
+        except Exception as exc:  # as a task, no middleware is there to code it
+            return error_result(exc)
         return await run(ctx, request, inline, edit=False)
 
     @mcp.tool(
@@ -207,6 +243,7 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
             openWorldHint=True,
         ),
         output_schema=image_tool_schema,
+        task=as_task,
     )
     async def edit_image(
         prompt: P.EditPrompt,
@@ -232,26 +269,16 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
         image://{id} from an earlier result, so nothing needs re-sending."""
         try:
             decoded, decoded_mask = await reader.read_all(images, mask)
-        except AppError as exc:
+            request = evolve(
+                image_request(
+                    prompt, provider, model, n, size, orientation, quality, background, negative_prompt,
+                    directory, aspect_ratio, output_format, output_compression, strict,
+                ),
+                images=decoded,
+                mask=decoded_mask,
+            )  # fmt: skip
+        except Exception as exc:  # as a task, no middleware is there to code it
             return error_result(exc)
-        request = ImageRequest(
-            prompt=prompt,
-            provider=provider,
-            model=model,
-            n=n or 1,
-            size=size,
-            orientation=orientation,
-            aspect_ratio=aspect_ratio,
-            quality=quality,
-            background=background,
-            negative_prompt=negative_prompt,
-            output_format=output_format,
-            output_compression=output_compression,
-            strict=strict,
-            directory=directory,
-            images=decoded,
-            mask=decoded_mask,
-        )
         return await run(ctx, request, inline, edit=True)
 
     @mcp.tool(
