@@ -9,39 +9,72 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from adapters.safe_paths import (
+    UnsafePath,
+    atomic_write,
+    existing_prefix_is_folders,
+    open_top,
+    read_file,
+    relative_parts,
+    walk,
+)
 from application.ports import ImageStore
 from domain.errors import ImageNotFound, InvalidRequest, StorageFailed
 from domain.images import GeneratedImage, StoredImage
 from domain.media import extension_for, sniff_media_type
+from domain.tenants import UNNAMED, checked_tenant
 
 _ID = re.compile(r"^[0-9a-f]{32}$")
-_INDEX = ".image-gen-mcp/index"
+_INDEX = (".image-gen-mcp", "index")
+TENANTS = "tenants"
+# First folder names a ``directory`` may not start with: the index, and the tenants' folders
+# (so the unnamed tenant cannot write into, or read by id from, another tenant's space).
+_RESERVED = frozenset({_INDEX[0], TENANTS})
+_MAX_RECORD = 1 << 20
+_MAX_IMAGE = 1 << 31
+
+
+def _errno_name(exc: OSError) -> str:
+    return errno.errorcode.get(exc.errno or 0, "OSError")
 
 
 class FilesystemImageStore(ImageStore):
     """Saves images and JSON sidecars under ``root``.
 
-    * ``directory`` names a folder inside the root: relative, or absolute but inside. ``..``
-      segments, absolute paths elsewhere and symlinks that lead out are refused.
+    * ``directory`` names a folder inside the tenant's space: relative, or absolute but inside.
+      ``..`` segments, absolute paths elsewhere and symlinks anywhere below the root are refused.
+    * Every folder below the root is walked by descriptor without following symlinks, and files
+      are created and renamed relative to their folder's descriptor (see
+      :mod:`adapters.safe_paths`): swapping a folder for a symlink mid-call cannot redirect a
+      write or a read outside the root.
     * Writes are atomic (temp file in the same folder, fsync, rename): a reader never sees a
       half-written image, and a failure leaves no partial file behind.
     * The file extension comes from the real bytes, not from what a vendor claimed.
-    * An index under ``root/.image-gen-mcp`` maps ids to files, so several server instances
-      sharing one root see the same images.
+    * An index under ``<space>/.image-gen-mcp/index`` maps ids to files, so several server
+      instances sharing one root see the same images.
+
+    Layout: the unnamed tenant's space is ``root`` itself (the single-user layout);
+    :meth:`for_tenant` gives a view whose space is ``root/tenants/<tenant>``.
     """
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, *, tenant: str = UNNAMED) -> None:
         self.root = Path(root).expanduser().absolute()
+        self.tenant = checked_tenant(tenant)
+        self._space: tuple[str, ...] = (TENANTS, tenant) if tenant else ()
+
+    def for_tenant(self, tenant: str) -> FilesystemImageStore:
+        if tenant == self.tenant:
+            return self
+        return FilesystemImageStore(self.root, tenant=tenant)
 
     async def check_directory(self, directory: str | None) -> None:
-        await asyncio.to_thread(self._target_dir, directory)
+        await asyncio.to_thread(self._check_directory, directory)
 
     async def save(
         self,
@@ -60,22 +93,23 @@ class FilesystemImageStore(ImageStore):
 
     # -- blocking parts, run in worker threads ------------------------------------------
 
-    def _real_root(self) -> Path:
+    def _space_paths(self) -> tuple[Path, Path]:
+        """The tenant's space as configured and with the root's symlinks resolved (records
+        written before this layout carry the resolved form)."""
+        return self.root.joinpath(*self._space), self.root.resolve().joinpath(*self._space)
+
+    def _open_root(self, stack: contextlib.ExitStack) -> int:
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            return self.root.resolve(strict=True)
+            return stack.enter_context(open_top(str(self.root), create=True))
         except OSError as exc:
             raise StorageFailed(
-                f"The output root cannot be created ({errno.errorcode.get(exc.errno or 0, 'OSError')}).",
-                reason=type(exc).__name__,
+                f"The output root cannot be created ({_errno_name(exc)}).", reason=type(exc).__name__
             ) from None
 
-    def _target_dir(self, directory: str | None, root: Path | None = None) -> Path:
-        """The folder to write to, inside ``root`` (the resolved output root, found here when
-        not given)."""
-        root = root or self._real_root()
+    def _target_parts(self, directory: str | None) -> tuple[str, ...]:
+        """``directory`` as folder names below the tenant's space; refuses what leaves it."""
         if not directory:
-            return root
+            return ()
         if "\x00" in directory or len(directory) > 1024:
             raise InvalidRequest("directory is not a valid path.", option="directory")
         requested = Path(directory).expanduser()
@@ -84,34 +118,41 @@ class FilesystemImageStore(ImageStore):
                 "directory must not contain '..'; give a folder inside the output root.",
                 option="directory",
             )
-        candidate = requested if requested.is_absolute() else root / requested
-        # resolve() follows symlinks that already exist, so a link pointing out is caught.
-        resolved = candidate.resolve(strict=False)
-        if not (resolved == root or resolved.is_relative_to(root)):
+        parts = self._parts_inside(str(requested)) if requested.is_absolute() else _parts(str(requested))
+        if parts is None:
             raise InvalidRequest(
                 "directory must be inside the output root (IMAGE_GEN_MCP_OUTPUT_DIR); "
                 "give a relative folder name.",
                 option="directory",
             )
-        # Refuse now, before a vendor is paid, a path that runs through an existing file.
-        for part in (resolved, *resolved.parents):
-            if part == root:
-                break
-            if part.exists() and not part.is_dir():
-                raise InvalidRequest(
-                    "directory runs through an existing file; choose another folder name.",
-                    option="directory",
-                )
-        return resolved
+        if parts and parts[0] in _RESERVED:
+            raise InvalidRequest(
+                f"directory must not start with {parts[0]!r}: the store keeps that folder for itself.",
+                option="directory",
+            )
+        return parts
+
+    def _parts_inside(self, path: str) -> tuple[str, ...] | None:
+        """Folder names of absolute ``path`` below the tenant's space, or None when outside."""
+        for base in self._space_paths():
+            with contextlib.suppress(ValueError):
+                return _parts(str(Path(path).relative_to(base)))
+        return None
+
+    def _check_directory(self, directory: str | None) -> None:
+        parts = self._target_parts(directory)
+        with contextlib.ExitStack() as stack:
+            top = self._open_root(stack)
+            # Refuse now, before a vendor is paid, a path that runs through a file or a link.
+            if not existing_prefix_is_folders(top, (*self._space, *parts)):
+                raise _through_a_file()
 
     def _save(self, image: GeneratedImage, directory: str | None, metadata: dict[str, Any]) -> StoredImage:
-        root = self._real_root()  # once per save: it creates and resolves the folder
-        target = self._target_dir(directory, root)
+        parts = self._target_parts(directory)
         media_type = sniff_media_type(image.data) or image.media_type
         image_id = uuid.uuid4().hex
         created = datetime.now(UTC)
         name = f"{created:%Y%m%d-%H%M%S}-{image_id[:8]}.{extension_for(media_type)}"
-        path = target / name
         record = StoredImage(
             id=image_id,
             media_type=media_type,
@@ -120,67 +161,87 @@ class FilesystemImageStore(ImageStore):
             byte_size=len(image.data),
             sha256=hashlib.sha256(image.data).hexdigest(),
             created_at=created,
-            path=str(path),
+            path=str(self._space_paths()[1].joinpath(*parts, name)),
             metadata=metadata,
         )
         sidecar = _record_json(record)
-        try:
-            target.mkdir(parents=True, exist_ok=True)
-            if not target.resolve().is_relative_to(root):  # raced by a symlink
-                raise InvalidRequest("directory left the output root.", option="directory")
-            _atomic_write(path, image.data)
-            _atomic_write(path.with_suffix(path.suffix + ".json"), sidecar)
-            index = root / _INDEX
-            index.mkdir(parents=True, exist_ok=True)
-            _atomic_write(index / f"{image_id}.json", sidecar)
-        except OSError as exc:
-            for leftover in (path, path.with_suffix(path.suffix + ".json")):
-                with contextlib.suppress(OSError):  # e.g. the folder itself never came to be
-                    leftover.unlink(missing_ok=True)
-            raise StorageFailed(
-                f"The image could not be saved ({errno.errorcode.get(exc.errno or 0, 'OSError')}).",
-                reason=type(exc).__name__,
-            ) from None
+        with contextlib.ExitStack() as stack:
+            top = self._open_root(stack)
+            target = -1
+            try:
+                space = stack.enter_context(walk(top, self._space, create=True))
+                try:
+                    target = stack.enter_context(walk(space, parts, create=True))
+                except OSError as exc:
+                    if exc.errno in (errno.ELOOP, errno.ENOTDIR):  # a link or a file, maybe swapped in
+                        raise _through_a_file() from None
+                    raise
+                atomic_write(target, name, image.data)
+                atomic_write(target, name + ".json", sidecar)
+                # The index is walked like any folder: an index folder that is a symlink fails.
+                index = stack.enter_context(walk(space, _INDEX, create=True))
+                atomic_write(index, f"{image_id}.json", sidecar)
+            except OSError as exc:
+                for leftover in (name, name + ".json") if target >= 0 else ():
+                    with contextlib.suppress(OSError):
+                        os.unlink(leftover, dir_fd=target)
+                raise StorageFailed(
+                    f"The image could not be saved ({_errno_name(exc)}).", reason=type(exc).__name__
+                ) from None
         return record
 
     def _get(self, image_id: str) -> tuple[StoredImage, bytes]:
         if not _ID.match(image_id):
             raise ImageNotFound(f"No stored image has id {image_id[:64]!r}.")
-        root = self._real_root()
         try:
-            record = _record_from_json((root / _INDEX / f"{image_id}.json").read_bytes())
-            path = Path(record.path or "").resolve()
-            if not path.is_relative_to(root):
-                raise ImageNotFound(f"Image {image_id} is no longer inside the output root.")
-            return record, path.read_bytes()
-        except (OSError, ValueError, KeyError):
+            with (
+                open_top(str(self.root)) as top,
+                walk(top, self._space) as space,
+                walk(space, _INDEX) as index,
+            ):
+                record = _record_from_json(read_file(index, f"{image_id}.json", _MAX_RECORD))
+                parts = self._parts_inside(record.path or "")
+                if record.id != image_id or not parts or (not self._space and parts[0] in _RESERVED):
+                    raise KeyError(image_id)  # a record that points elsewhere is not this tenant's
+                with walk(space, parts[:-1]) as folder:
+                    return record, read_file(folder, parts[-1], _MAX_IMAGE)
+        except (OSError, ValueError, KeyError, TypeError):
             raise ImageNotFound(f"No stored image has id {image_id!r}.") from None
 
     def _list_recent(self, limit: int) -> list[StoredImage]:
-        index = self._real_root() / _INDEX
-        if not index.is_dir():
-            return []
-        entries = sorted(index.glob("*.json"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-        records = []
-        for entry in entries[: max(0, limit)]:
+        records: list[StoredImage] = []
+        with contextlib.ExitStack() as stack:
             try:
-                records.append(_record_from_json(entry.read_bytes()))
-            except (OSError, ValueError, KeyError):
-                continue  # a record removed by hand is simply not listed
+                top = stack.enter_context(open_top(str(self.root)))
+                space = stack.enter_context(walk(top, self._space))
+                index = stack.enter_context(walk(space, _INDEX))
+                names = [n for n in os.listdir(index) if n.endswith(".json") and _ID.match(n[:-5])]
+            except OSError:
+                return []  # nothing saved yet (or the index is not a plain folder)
+            dated = []
+            for entry in names:
+                with contextlib.suppress(OSError):  # removed while listing
+                    dated.append((os.stat(entry, dir_fd=index, follow_symlinks=False).st_mtime_ns, entry))
+            for _, entry in sorted(dated, reverse=True)[: max(0, limit)]:
+                try:
+                    records.append(_record_from_json(read_file(index, entry, _MAX_RECORD)))
+                except (OSError, ValueError, KeyError, TypeError):
+                    continue  # a record removed by hand is simply not listed
         return records
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def _parts(relative: str) -> tuple[str, ...] | None:
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        return relative_parts(relative)
+    except UnsafePath:
+        return None
+
+
+def _through_a_file() -> InvalidRequest:
+    return InvalidRequest(
+        "directory runs through an existing file or a symlink; choose another folder name.",
+        option="directory",
+    )
 
 
 def _record_json(record: StoredImage) -> bytes:

@@ -20,6 +20,7 @@ from domain.errors import (
     AppError,
     ContentBlocked,
     ImageNotFound,
+    InvalidRequest,
     NoImage,
     ProviderTimeout,
     ProviderUnavailable,
@@ -28,6 +29,7 @@ from domain.errors import (
 from domain.images import GeneratedImage, ProviderResult, StoredImage, Usage
 from domain.normalized import ProviderRequest
 from domain.options import Operation, OutputFormat, Quality, SizeTier
+from domain.tenants import UNNAMED, checked_tenant
 
 
 def _fake_pixels() -> dict[tuple[SizeTier, str], tuple[int, int]]:
@@ -171,14 +173,26 @@ class FakeImageProvider(ImageProvider):
 
 
 class InMemoryImageStore(ImageStore):
-    """Keeps images in a dict; ids are random and unguessable like the filesystem store's."""
+    """Keeps images in a dict; ids are random and unguessable like the filesystem store's.
+    Each tenant view has a dict of its own, shared by every view of that tenant."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, tenant: str = UNNAMED, spaces: dict[str, InMemoryImageStore] | None = None) -> None:
+        self.tenant = checked_tenant(tenant)
         self._items: dict[str, tuple[StoredImage, bytes]] = {}
         self._order = itertools.count()
+        self._spaces = spaces if spaces is not None else {}
+        self._spaces.setdefault(tenant, self)
+
+    def for_tenant(self, tenant: str) -> InMemoryImageStore:
+        view = self._spaces.get(tenant)
+        if view is None:
+            view = InMemoryImageStore(tenant=tenant, spaces=self._spaces)
+        return view
 
     async def check_directory(self, directory: str | None) -> None:
-        return None
+        # No folders here, but the contract's refusals hold: nothing may climb out.
+        if directory and (directory.startswith("/") or ".." in directory.replace("\\", "/").split("/")):
+            raise InvalidRequest("directory must stay inside the store.", option="directory")
 
     async def save(
         self,
@@ -187,6 +201,7 @@ class InMemoryImageStore(ImageStore):
         directory: str | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> StoredImage:
+        await self.check_directory(directory)
         record = StoredImage(
             id=uuid.uuid4().hex,
             media_type=image.media_type,

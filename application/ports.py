@@ -55,7 +55,25 @@ class ImageStore(Protocol):
 
     Raises only ``StorageFailed`` (disk full, permission), ``InvalidRequest`` (a directory
     outside the store's root) and ``ImageNotFound`` (unknown or malformed id).
+
+    A store is one tenant's space; :meth:`for_tenant` gives the others.
     """
+
+    @abstractmethod
+    def for_tenant(self, tenant: str) -> ImageStore:
+        """A view of the same storage confined to ``tenant``'s namespace. Pure: no I/O.
+
+        * ``""`` (the unnamed tenant: stdio, and bearer tokens given without a name) is the
+          root store itself, so single-user layouts keep working unchanged.
+        * A named tenant's images are saved, read and listed only in its namespace: ids saved
+          through one view raise ``ImageNotFound`` through any other (including the unnamed
+          one), ``list_recent`` shows only the view's own images, and ``directory`` resolves
+          inside the namespace. The unnamed tenant cannot reach a named one's namespace
+          through ``directory`` or ids either.
+        * Namespaces: ``<root>/tenants/<tenant>/`` on a filesystem, ``{prefix}/tenants/{tenant}/``
+          for object-store keys.
+        * ``tenant`` must match ``domain.tenants.TENANT_NAME``; otherwise ``InvalidRequest``.
+        """
 
     @abstractmethod
     async def check_directory(self, directory: str | None) -> None:

@@ -66,7 +66,9 @@ def load_settings() -> Settings:
         settings = Settings()
     except ValidationError as exc:
         # A host shows only the tail of stderr; a traceback would hide which variable is wrong.
-        raise SystemExit(configuration_error(exc)) from None
+        # Status 2, as for a bad command line: the configuration, not the run, failed.
+        print(configuration_error(exc), file=sys.stderr)
+        raise SystemExit(2) from None
     configure_logging(settings)
     return settings
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dependency_injector import containers, providers
 
 from adapters.filesystem_store import FilesystemImageStore
+from adapters.local_files import LocalFileReader
 from adapters.memory import FakeImageProvider, InMemoryImageStore
 from adapters.placeholder_provider import PlaceholderImageProvider
 from adapters.providers.azure_provider import build_azure_provider
@@ -34,6 +35,7 @@ from domain.catalog import ModelSpec
 from entrypoints.image_inputs import ImageInputReader
 from entrypoints.log_redaction import register_secrets
 from entrypoints.settings import Settings, parse_pairs
+from entrypoints.tenancy import TenantStore
 
 
 def _missing_vars(provider_id: str, s: Settings) -> tuple[str, ...]:
@@ -102,15 +104,21 @@ def build_registry(
 
 
 def build_image_reader(
-    settings: Settings, store: ImageStore, fetcher: Callable[[], SafeUrlFetcher]
+    settings: Settings, store: ImageStore, fetcher: Callable[[], SafeUrlFetcher], remote: bool = False
 ) -> ImageInputReader:
-    """The reader of ``images``/``mask`` arguments with every cap from the settings."""
+    """The reader of ``images``/``mask`` arguments with every cap from the settings.
+
+    ``remote`` readers serve HTTP callers, who are not the operator: they read local files only
+    when IMAGE_GEN_MCP_LOCAL_INPUT_REMOTE says so too."""
+    local_dir = settings.local_input_dir
+    if remote and not settings.local_input_remote:
+        local_dir = None
     return ImageInputReader(
         store,
         settings.max_input_bytes,
         fetch=fetcher() if settings.allow_url_fetch else None,
         max_pixels=settings.max_input_pixels,
-        local_dir=settings.local_input_dir,
+        read_local=LocalFileReader(local_dir, settings.max_input_bytes) if local_dir else None,
     )
 
 
@@ -120,11 +128,13 @@ class Container(containers.DeclarativeContainer):
     config = providers.Configuration(strict=True)
     settings = providers.Dependency(instance_of=Settings)
 
-    store = providers.Selector(
+    storage = providers.Selector(
         config.store,
         filesystem=providers.Singleton(FilesystemImageStore, root=config.output_dir),
         memory=providers.Singleton(InMemoryImageStore),
     )
+    # What every entrypoint and use case gets: the current request's tenant view of storage.
+    store = providers.Singleton(TenantStore, storage=storage)
     placeholder = providers.Singleton(PlaceholderImageProvider)
     fake = providers.Singleton(
         FakeImageProvider,
@@ -145,6 +155,13 @@ class Container(containers.DeclarativeContainer):
         settings=settings,
         store=store,
         fetcher=url_fetcher.provider,
+    )
+    remote_image_reader = providers.Singleton(
+        build_image_reader,
+        settings=settings,
+        store=store,
+        fetcher=url_fetcher.provider,
+        remote=True,
     )
     vendors: providers.Provider[dict[str, VendorEntry]] = providers.Object(VENDORS)
 

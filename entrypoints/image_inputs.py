@@ -13,13 +13,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import os
 import re
-import stat
-from pathlib import Path
 from typing import Protocol
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 import attrs
 
@@ -34,6 +29,13 @@ class Fetch(Protocol):
     """Downloads a URL; raises InvalidRequest naming ``field`` when it refuses or fails."""
 
     async def __call__(self, url: str, field: str = ...) -> bytes: ...
+
+
+class ReadLocal(Protocol):
+    """Reads a local path or ``file://`` URL inside the operator's folder (at most the byte cap
+    plus one); raises InvalidRequest naming ``field``, with one message for every refusal."""
+
+    async def __call__(self, path: str, field: str) -> bytes: ...
 
 
 _ID = re.compile(r"^[0-9a-f]{32}$")
@@ -58,8 +60,8 @@ def _base64_image_prefix(text: str) -> bool:
 class ImageInputReader:
     """Decodes one input string; raises InvalidRequest / ImageNotFound with the field named.
 
-    ``local_dir`` is the operator's opt-in for local files: paths (and ``file://`` URLs)
-    that resolve, symlinks followed, inside it may be read; everything else stays refused.
+    ``read_local`` is the operator's opt-in for local files (paths and ``file://`` URLs inside
+    ``IMAGE_GEN_MCP_LOCAL_INPUT_DIR``); without it every local path is refused.
     """
 
     def __init__(
@@ -69,13 +71,13 @@ class ImageInputReader:
         fetch: Fetch | None = None,
         *,
         max_pixels: int = MAX_PIXELS,
-        local_dir: Path | None = None,
+        read_local: ReadLocal | None = None,
     ) -> None:
         self.store = store
         self.max_bytes = max_bytes
         self.fetch = fetch
         self.max_pixels = max_pixels
-        self.local_dir = local_dir
+        self.read_local = read_local
 
     async def read_all(
         self, images: list[str], mask: str | None
@@ -171,53 +173,10 @@ class ImageInputReader:
         return await self._checked(await self.fetch(url, field), field)
 
     async def _local(self, text: str, field: str) -> ImageData:
-        if self.local_dir is None:
+        if self.read_local is None:
             raise InvalidRequest(
                 f"{field}: local files are not read; send the image as a data URL or base64, "
                 "or as image://{id} for an image this server made.",
                 option=field,
             )
-        data = await asyncio.to_thread(self._read_local, text, field, self.local_dir)
-        return await self._checked(data, field)
-
-    def _read_local(self, text: str, field: str, local_dir: Path) -> bytes:
-        """Blocking: resolve inside ``local_dir`` and read at most max_bytes + 1 bytes.
-        Messages never name server paths."""
-
-        def refuse(why: str) -> InvalidRequest:
-            return InvalidRequest(f"{field}: {why}", option=field)
-
-        if "\x00" in text or len(text) > 4096:
-            raise refuse("the path is not valid.")
-        if text[:5].lower() == "file:":
-            parts = urlsplit(text)
-            if parts.netloc not in ("", "localhost") or parts.query or parts.fragment:
-                raise refuse("only file:///absolute/path URLs of this machine are read.")
-            path = Path(url2pathname(parts.path))
-        else:
-            path = Path(text).expanduser()
-        try:
-            root = local_dir.expanduser().resolve(strict=True)
-            # resolve() follows every symlink, so a link that leads out is caught below.
-            resolved = (path if path.is_absolute() else root / path).resolve(strict=True)
-        except (OSError, RuntimeError):
-            raise refuse("no such file in the local input folder.") from None
-        if not resolved.is_relative_to(root):
-            raise refuse("local files are read only inside the folder the operator allowed.")
-        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-        try:
-            fd = os.open(resolved, flags)
-        except OSError:
-            raise refuse("the local file cannot be read.") from None
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise refuse("not a regular file.")
-            if info.st_size > self.max_bytes:
-                raise self._too_large(field)
-            with os.fdopen(fd, "rb") as file:
-                fd = -1  # the file object owns it now
-                return file.read(self.max_bytes + 1)
-        finally:
-            if fd >= 0:
-                os.close(fd)
+        return await self._checked(await self.read_local(text, field), field)

@@ -16,6 +16,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.media import MAX_PIXELS
+from domain.tenants import TENANT_NAME, UNNAMED
 
 
 class InlineMode(StrEnum):
@@ -48,7 +49,12 @@ class Settings(BaseSettings):
     """Everything configurable. Build it in ``main()`` or a test fixture, never at import."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        # A value in the wrong variable may be a key or a token: never echo it in an error.
+        hide_input_in_errors=True,
     )
 
     # -- vendors (names from the older image-gen-mcp, plus base URLs) --------------------
@@ -170,10 +176,20 @@ class Settings(BaseSettings):
         description="hosts that may be fetched over plain http or on private addresses",
     )
     local_input_dir: Path | None = Field(None, validation_alias=_env("IMAGE_GEN_MCP_LOCAL_INPUT_DIR"))
+    local_input_remote: bool = Field(
+        False,
+        validation_alias=_env("IMAGE_GEN_MCP_LOCAL_INPUT_REMOTE"),
+        description="let HTTP callers (not only stdio) read files in IMAGE_GEN_MCP_LOCAL_INPUT_DIR",
+    )
     url_timeout_s: float = Field(20.0, gt=0, validation_alias=_env("IMAGE_GEN_MCP_URL_TIMEOUT"))
 
     # -- HTTP entrypoint -----------------------------------------------------------------
-    auth_tokens: SecretStr | None = Field(None, validation_alias=_env("IMAGE_GEN_MCP_AUTH_TOKENS"))
+    auth_tokens: SecretStr | None = Field(
+        None,
+        validation_alias=_env("IMAGE_GEN_MCP_AUTH_TOKENS"),
+        description="bearer tokens, comma-separated: tenant=token gives the tenant its own "
+        "images; a bare token is the unnamed tenant (the same images as stdio)",
+    )
     max_body_bytes: int = Field(
         64 * 1024 * 1024, ge=1024, validation_alias=_env("IMAGE_GEN_MCP_MAX_BODY_BYTES")
     )
@@ -206,6 +222,13 @@ class Settings(BaseSettings):
             return value.strip() or None
         return value
 
+    @field_validator("auth_tokens")
+    @classmethod
+    def _check_tokens(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_auth_tokens(value.get_secret_value())  # raises ValueError naming the problem
+        return value
+
     def secrets(self) -> list[str]:
         """Every secret value configured, so log filters and tests can check none leaks."""
         found: list[str] = []
@@ -213,7 +236,7 @@ class Settings(BaseSettings):
             value: SecretStr | None = getattr(self, name)
             if value is not None:
                 raw = value.get_secret_value()
-                found.extend(split_list(raw) if name == "auth_tokens" else [raw])
+                found.extend([t for _, t in parse_auth_tokens(raw)] if name == "auth_tokens" else [raw])
                 if name == "redis_url":  # the password alone may show up in a driver's message
                     found.append(urlsplit(raw).password or "")
         return [s for s in found if s]
@@ -222,6 +245,34 @@ class Settings(BaseSettings):
 def split_list(raw: str | None) -> list[str]:
     """``"a, b,,c"`` → ``["a", "b", "c"]``."""
     return [part.strip() for part in (raw or "").split(",") if part.strip()]
+
+
+MIN_TOKEN_CHARS = 16
+
+
+def parse_auth_tokens(raw: str | None) -> list[tuple[str, str]]:
+    """``"acme=tok…, tok…"`` → ``[("acme", "tok…"), ("", "tok…")]``: (tenant, token) pairs, the
+    unnamed tenant ``""`` for a bare token. Any entry with ``=`` is ``tenant=token``, so a typo
+    in a tenant name fails here instead of quietly making the token an unnamed one.
+
+    Raises ValueError, without echoing any token, for a bad tenant name, a token shorter than
+    :data:`MIN_TOKEN_CHARS` (guessable) or one token given twice (whose tenant would it be?).
+    """
+    pairs: list[tuple[str, str]] = []
+    for position, entry in enumerate(split_list(raw), start=1):
+        name, sep, token = entry.partition("=")
+        tenant, token = (name.strip(), token.strip()) if sep else (UNNAMED, entry)
+        if sep and not TENANT_NAME.fullmatch(tenant):
+            raise ValueError(
+                f"entry {position}: the tenant name before '=' must be 1-64 characters of a-z, 0-9, "
+                "'_' and '-', starting with a letter or digit"
+            )
+        if len(token) < MIN_TOKEN_CHARS:
+            raise ValueError(f"entry {position}: a token must be at least {MIN_TOKEN_CHARS} characters")
+        if any(token == known for _, known in pairs):
+            raise ValueError(f"entry {position}: this token is already given for another entry")
+        pairs.append((tenant, token))
+    return pairs
 
 
 def parse_pairs(raw: str | None) -> dict[str, str]:

@@ -96,7 +96,9 @@ def build_http_app(container: Container, transport: Transport = "http") -> Starl
     and ``/messages/`` (stateful: one instance only).
     """
     settings: Settings = container.settings()
-    mcp = build_mcp_server(container, local_paths=False)
+    # Every HTTP request names its tenant (BearerAuth); a store call outside one is a bug.
+    container.store().require_request_tenant()
+    mcp = build_mcp_server(container, local_paths=False, shared_tasks=True)
     allowed_hosts = split_list(settings.allowed_hosts)
     allowed_origins = split_list(settings.allowed_origins)
     mcp_options: dict[str, Any] = {
@@ -174,6 +176,7 @@ def _security_summary(settings: Settings) -> dict[str, Any]:
     """The effective security settings for the start-up log line (no secret values)."""
     return {
         "bearer_tokens": len(configured_tokens(settings)),
+        "tenants": sorted({tenant or "(unnamed)" for tenant, _ in configured_tokens(settings)}),
         "allowed_hosts": split_list(settings.allowed_hosts),
         "allowed_origins": split_list(settings.allowed_origins),
         "max_body_bytes": settings.max_body_bytes,

@@ -117,7 +117,7 @@ class RestApi:
         registry = container.registry()
         self.provider_ids = tuple(registry.ordered_ids())
         self.generate_body, self.edit_body = body_models(self.provider_ids)
-        self.reader = container.image_reader()
+        self.reader = container.remote_image_reader()  # HTTP callers are remote
 
     def routes(self) -> list[BaseRoute]:
         return [

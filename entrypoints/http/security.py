@@ -5,7 +5,8 @@ refusing with the one public error shape ``{code, message, details, retryable}``
 
 * :class:`HostOriginGuard` — DNS-rebinding protection: the ``Host`` must name this server and
   a browser ``Origin`` must be this server's own or an allowed one.
-* :class:`BearerAuth` — static bearer tokens compared in constant time.
+* :class:`BearerAuth` — static bearer tokens compared in constant time; each names the tenant
+  the request then acts for.
 * :class:`entrypoints.http.body_limit.BodyLimit` — one configurable cap on request bodies, read against
   an idle and an overall deadline (uvicorn has neither, so a stalled body would hold its
   connection and buffer forever).
@@ -30,8 +31,10 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from domain.errors import AppError
+from domain.tenants import UNNAMED
 from entrypoints.mcp.error_payload import HTTP_STATUS, error_payload
-from entrypoints.settings import Settings, split_list
+from entrypoints.settings import Settings, parse_auth_tokens
+from entrypoints.tenancy import TENANT_HEADER, acting_as, tenant_header_value
 
 REALM = "image-gen-mcp"
 MCP_PATHS = ("/mcp", "/sse", "/messages")
@@ -248,31 +251,48 @@ def _digest(token: str) -> bytes:
 
 class BearerAuth:
     """Requires ``Authorization: Bearer <token>`` with one of ``tokens`` on every path except
-    ``open_paths``. With no tokens configured it lets everything through (loopback use)."""
+    ``open_paths``, and runs the request as the token's tenant (see :mod:`entrypoints.tenancy`).
+    ``tokens`` holds ``(tenant, token)`` pairs, or bare tokens for the unnamed tenant. With no
+    tokens configured it lets everything through as the unnamed tenant (loopback use)."""
 
-    def __init__(self, app: ASGIApp, tokens: Sequence[str], open_paths: Collection[str] = ()) -> None:
+    def __init__(
+        self, app: ASGIApp, tokens: Sequence[str | tuple[str, str]], open_paths: Collection[str] = ()
+    ) -> None:
         self.app = app
-        self.digests = tuple(_digest(t) for t in tokens if t)
+        pairs = [(UNNAMED, t) if isinstance(t, str) else t for t in tokens]
+        self.digests = tuple((_digest(token), tenant) for tenant, token in pairs if token)
         self.open_paths = frozenset(open_paths)
 
-    def accepts(self, presented: str) -> bool:
+    def tenant_of(self, presented: str) -> str | None:
+        """The tenant whose token ``presented`` is, or None for an unknown token."""
         candidate = _digest(presented)
-        matched = False
-        for known in self.digests:  # no early exit: every token is compared every time
-            matched |= hmac.compare_digest(candidate, known)
-        return matched
+        found: str | None = None
+        for known, tenant in self.digests:  # no early exit: every token is compared every time
+            if hmac.compare_digest(candidate, known):
+                found = tenant
+        return found
+
+    def accepts(self, presented: str) -> bool:
+        return self.tenant_of(presented) is not None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
             await close_websocket(receive, send)
             return
-        if scope["type"] != "http" or not self.digests or _request_path(scope) in self.open_paths:
+        if scope["type"] != "http":  # lifespan: no request, no tenant (the store then refuses)
             await self.app(scope, receive, send)
+            return
+        if not self.digests or _request_path(scope) in self.open_paths:
+            # No token names a tenant: the unnamed one (loopback use without tokens, probes).
+            with acting_as(UNNAMED):
+                await self.app(as_seen_behind(scope, UNNAMED), receive, send)
             return
         scheme, _, presented = Headers(scope=scope).get("authorization", "").partition(" ")
         presented = presented.strip()
-        if scheme.lower() == "bearer" and presented and self.accepts(presented):
-            await self.app(_without_credentials(scope), receive, send)
+        tenant = self.tenant_of(presented) if scheme.lower() == "bearer" and presented else None
+        if tenant is not None:
+            with acting_as(tenant):
+                await self.app(as_seen_behind(scope, tenant), receive, send)
             return
         if not presented:
             error = Unauthorized("A bearer token is required (Authorization: Bearer <token>).")
@@ -283,14 +303,20 @@ class BearerAuth:
         await refuse(error, scope, receive, send, headers={"WWW-Authenticate": challenge})
 
 
-def _without_credentials(scope: Scope) -> Scope:
-    """The request as the app behind the check sees it: without its token. Nothing there needs
-    it, and an MCP background task keeps its request's headers in the task backend (Redis) for
-    the worker that runs it, where a bearer token has no business being."""
-    headers = [(name, value) for name, value in scope["headers"] if name.lower() != b"authorization"]
+def as_seen_behind(scope: Scope, tenant: str) -> Scope:
+    """The request as the app behind the check sees it: without its token, and with the tenant
+    it acts for in :data:`TENANT_HEADER` (any such header the client sent is dropped first).
+
+    Nothing behind the check needs the token, and an MCP background task keeps its request's
+    headers in the task backend (Redis) for the worker that runs it, where a bearer token has no
+    business being. The worker has no request, so the tenant travels with those headers."""
+    dropped = (b"authorization", TENANT_HEADER.encode())
+    headers = [(name, value) for name, value in scope["headers"] if name.lower() not in dropped]
+    headers.append((TENANT_HEADER.encode(), tenant_header_value(tenant).encode()))
     return {**scope, "headers": headers}
 
 
-def configured_tokens(settings: Settings) -> list[str]:
-    """The bearer tokens of ``IMAGE_GEN_MCP_AUTH_TOKENS`` (blank entries ignored)."""
-    return split_list(settings.auth_tokens.get_secret_value()) if settings.auth_tokens else []
+def configured_tokens(settings: Settings) -> list[tuple[str, str]]:
+    """The ``(tenant, token)`` pairs of ``IMAGE_GEN_MCP_AUTH_TOKENS`` (see
+    :func:`entrypoints.settings.parse_auth_tokens`)."""
+    return parse_auth_tokens(settings.auth_tokens.get_secret_value()) if settings.auth_tokens else []

@@ -27,7 +27,7 @@ from entrypoints.mcp.presentation import (
 )
 from entrypoints.mcp.resources import register_image_resources
 from entrypoints.mcp.stored_records import image_uri
-from entrypoints.mcp.tasks import build_tasks_extension, task_config
+from entrypoints.mcp.tasks import acting_for_caller, build_tasks_extension, task_config
 from entrypoints.settings import InlineMode, Settings
 
 log = logging.getLogger("image_gen_mcp")
@@ -117,15 +117,22 @@ def image_request(
     )
 
 
-def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastMCP:
+def build_mcp_server(
+    container: Container, *, local_paths: bool = True, shared_tasks: bool = False
+) -> FastMCP:
     """Build the FastMCP server whose tools each call one use case of ``container``.
 
-    ``local_paths`` reports where each image was saved; the HTTP entrypoint turns it off
-    (remote clients cannot open the server's files; ids and resource links serve them)."""
+    ``local_paths`` means the caller runs on this machine (stdio): results report where each
+    image was saved and local input paths may be read. The HTTP entrypoint turns it off:
+    remote clients cannot open the server's files (ids and resource links serve them), and
+    read local inputs only when the operator allows it (IMAGE_GEN_MCP_LOCAL_INPUT_REMOTE).
+    ``shared_tasks`` puts background tasks in ``IMAGE_GEN_MCP_REDIS_URL`` when it is set (the
+    HTTP entrypoint and the worker); otherwise they stay in this process, as a stdio session's
+    do: its one local user has no business in a cluster's queue."""
     settings: Settings = container.settings()
     registry = container.registry()
     store = container.store()
-    reader = container.image_reader()
+    reader = container.image_reader() if local_paths else container.remote_image_reader()
     provider_ids = tuple(registry.ordered_ids())
     # The provider enum is built from the registry, so it lists exactly what this server knows.
     ProviderArg = Annotated[
@@ -148,7 +155,7 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
         middleware=[CodedErrors()],
         mask_error_details=True,
     )
-    tasks = build_tasks_extension(settings)
+    tasks = build_tasks_extension(settings, shared=shared_tasks)
     if tasks is not None:
         mcp.add_extension(tasks)
     # generate_image and edit_image may run as background tasks when the client opts in.
@@ -224,14 +231,15 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
     ) -> ToolResult:
         """Generate image(s) from a text prompt. Returns inline previews, links to the
         full-resolution images (image://{id}) and compact metadata."""
-        try:
-            request = image_request(
-                prompt, provider, model, n, size, orientation, quality, background, negative_prompt,
-                directory, aspect_ratio, output_format, output_compression, strict,
-            )  # fmt: skip
-        except Exception as exc:  # as a task, no middleware is there to code it
-            return error_result(exc)
-        return await run(ctx, request, inline, edit=False)
+        with acting_for_caller(ctx):
+            try:
+                request = image_request(
+                    prompt, provider, model, n, size, orientation, quality, background,
+                    negative_prompt, directory, aspect_ratio, output_format, output_compression, strict,
+                )  # fmt: skip
+            except Exception as exc:  # as a task, no middleware is there to code it
+                return error_result(exc)
+            return await run(ctx, request, inline, edit=False)
 
     @mcp.tool(
         title="Edit Image(s)",
@@ -267,19 +275,20 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
     ) -> ToolResult:
         """Edit image(s) following an instruction, optionally inside a mask. Accepts
         image://{id} from an earlier result, so nothing needs re-sending."""
-        try:
-            decoded, decoded_mask = await reader.read_all(images, mask)
-            request = evolve(
-                image_request(
-                    prompt, provider, model, n, size, orientation, quality, background, negative_prompt,
-                    directory, aspect_ratio, output_format, output_compression, strict,
-                ),
-                images=decoded,
-                mask=decoded_mask,
-            )  # fmt: skip
-        except Exception as exc:  # as a task, no middleware is there to code it
-            return error_result(exc)
-        return await run(ctx, request, inline, edit=True)
+        with acting_for_caller(ctx):
+            try:
+                decoded, decoded_mask = await reader.read_all(images, mask)
+                request = evolve(
+                    image_request(
+                        prompt, provider, model, n, size, orientation, quality, background, negative_prompt,
+                        directory, aspect_ratio, output_format, output_compression, strict,
+                    ),
+                    images=decoded,
+                    mask=decoded_mask,
+                )  # fmt: skip
+            except Exception as exc:  # as a task, no middleware is there to code it
+                return error_result(exc)
+            return await run(ctx, request, inline, edit=True)
 
     @mcp.tool(
         title="Get Model Capabilities",

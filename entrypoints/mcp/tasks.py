@@ -10,7 +10,8 @@ worker (``image-gen-mcp worker``, or an HTTP instance) runs the work.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -23,6 +24,7 @@ from mcp_types import INTERNAL_ERROR
 
 from domain.errors import BackendUnavailable
 from entrypoints.settings import Settings
+from entrypoints.tenancy import acting_as, tenant_in_headers
 
 # A Redis that does not answer the TCP handshake (a dropped route, a firewall) must fail a call
 # in seconds, not hang it: redis-py waits forever unless told otherwise.
@@ -36,10 +38,10 @@ def task_config(settings: Settings) -> TaskConfig:
     return TaskConfig(mode="optional", poll_interval=timedelta(seconds=settings.task_poll_interval_s))
 
 
-def docket_url(settings: Settings) -> str:
-    """Docket's backend: the configured Redis, or a memory backend of this server's own (a
-    unique name, so two servers in one process never run each other's tasks)."""
-    if settings.redis_url is None:
+def docket_url(settings: Settings, shared: bool = True) -> str:
+    """Docket's backend: the configured Redis when ``shared``, else a memory backend of this
+    server's own (a unique name, so two servers in one process never run each other's tasks)."""
+    if settings.redis_url is None or not shared:
         return f"memory://image-gen-mcp-{secrets.token_hex(8)}"
     parts = urlsplit(settings.redis_url.get_secret_value())
     query = dict(parse_qsl(parts.query))
@@ -47,13 +49,14 @@ def docket_url(settings: Settings) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def build_tasks_extension(settings: Settings) -> ImageTasks | None:
-    """The tasks extension for these settings, or None when ``IMAGE_GEN_MCP_TASKS=false``."""
+def build_tasks_extension(settings: Settings, *, shared: bool = True) -> ImageTasks | None:
+    """The tasks extension for these settings, or None when ``IMAGE_GEN_MCP_TASKS=false``.
+    ``shared``: tasks go to ``IMAGE_GEN_MCP_REDIS_URL`` when it is set."""
     if not settings.tasks_enabled:
         return None
     concurrency = settings.task_concurrency
     return ImageTasks(
-        url=docket_url(settings),
+        url=docket_url(settings, shared),
         name=settings.task_queue,
         # 0 is honoured by Docket's worker: it never takes a task, so a front end that sets it
         # only queues tasks and answers polls while `image-gen-mcp worker` processes run them.
@@ -62,6 +65,23 @@ def build_tasks_extension(settings: Settings) -> ImageTasks | None:
         # only a worker that died stops renewing, and its task goes to another worker after this.
         redelivery_timeout=timedelta(seconds=settings.task_redelivery_s),
     )
+
+
+@contextmanager
+def acting_for_caller(ctx: Any) -> Iterator[None]:
+    """In a background task, act for the tenant of the request that created it (the worker runs
+    outside that request). Without a recorded tenant nothing is set, and the store decides:
+    the HTTP app's and the worker's refuse, stdio's is its one local user."""
+    tenant = None
+    if ctx is not None and ctx.is_background_task:
+        from fastmcp.server.dependencies import get_http_headers
+
+        tenant = tenant_in_headers(get_http_headers(include_all=True))
+    if tenant is None:
+        yield
+        return
+    with acting_as(tenant):
+        yield
 
 
 def _backend_error(exc: BaseException) -> BackendUnavailable:

@@ -37,7 +37,10 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     """Run tasks until ``stop`` is set. A task still running then is cancelled and stays in
     Redis, so another worker takes it over after ``IMAGE_GEN_MCP_TASK_REDELIVERY`` seconds."""
     container = build_container(settings)
-    mcp = build_mcp_server(container, local_paths=False)
+    # A worker serves the HTTP instances' tasks: each names its tenant, and one that does not
+    # is refused rather than run as the unnamed tenant (the HTTP app's store does the same).
+    container.store().require_request_tenant()
+    mcp = build_mcp_server(container, local_paths=False, shared_tasks=True)
     try:
         # The server's lifespan is what starts the Docket worker (fastmcp's own
         # `fastmcp_tasks.worker_cli` does the same).

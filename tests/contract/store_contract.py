@@ -8,7 +8,7 @@ import pytest
 
 from adapters.png import solid_png
 from application.ports import ImageStore
-from domain.errors import ImageNotFound
+from domain.errors import ImageNotFound, InvalidRequest
 from domain.images import GeneratedImage
 
 
@@ -53,3 +53,40 @@ class ImageStoreContract:
         recent = await store.list_recent(10)
         assert [r.id for r in recent][:2] == [second.id, first.id]
         assert len(await store.list_recent(1)) == 1
+
+    # -- tenants -------------------------------------------------------------------------
+
+    async def test_the_unnamed_tenant_is_the_store_itself(self, store: ImageStore) -> None:
+        record = await store.save(generated())
+        unnamed = store.for_tenant("")
+        assert (await unnamed.get(record.id))[0].id == record.id
+        assert [r.id for r in await unnamed.list_recent(5)] == [record.id]
+
+    async def test_tenants_never_see_each_others_images(self, store: ImageStore) -> None:
+        acme, globex = store.for_tenant("acme"), store.for_tenant("globex")
+        mine = await acme.save(generated(), metadata={"prompt": "acme secret"})
+        theirs = await globex.save(generated(), metadata={"prompt": "globex secret"})
+        own = await store.save(generated(), metadata={"prompt": "local"})
+        for view, foreign in ((acme, theirs), (globex, mine), (acme, own), (store, mine), (store, theirs)):
+            with pytest.raises(ImageNotFound):
+                await view.get(foreign.id)
+        assert (await acme.get(mine.id))[0].metadata["prompt"] == "acme secret"
+        assert (await store.for_tenant("acme").get(mine.id))[0].id == mine.id  # views are stable
+        assert [r.id for r in await acme.list_recent(10)] == [mine.id]
+        assert [r.id for r in await globex.list_recent(10)] == [theirs.id]
+        assert [r.id for r in await store.list_recent(10)] == [own.id]
+
+    async def test_directory_stays_inside_the_tenant(self, store: ImageStore) -> None:
+        acme = store.for_tenant("acme")
+        record = await acme.save(generated(), directory="cats")
+        assert (await acme.get(record.id))[0].id == record.id
+        with pytest.raises(ImageNotFound):
+            await store.for_tenant("globex").get(record.id)
+        for bad in ("../globex", "../../escape"):
+            with pytest.raises(InvalidRequest):
+                await acme.save(generated(), directory=bad)
+
+    @pytest.mark.parametrize("name", ["Acme", "-acme", "a/b", "..", "a" * 65, "ac me", "é"])
+    def test_tenant_names_are_checked(self, store: ImageStore, name: str) -> None:
+        with pytest.raises(InvalidRequest):
+            store.for_tenant(name)

@@ -7,7 +7,7 @@ import pytest
 
 from adapters.filesystem_store import FilesystemImageStore
 from adapters.memory import InMemoryImageStore
-from domain.errors import InvalidRequest, StorageFailed
+from domain.errors import ImageNotFound, InvalidRequest, StorageFailed
 from tests.contract.store_contract import ImageStoreContract, generated
 
 
@@ -63,12 +63,12 @@ class TestFilesystemImageStore(ImageStoreContract):
         assert list(outside.iterdir()) == []
 
     async def test_permission_denied_is_storage_failed(self, store, monkeypatch) -> None:
-        import adapters.filesystem_store as module
+        import adapters.safe_paths as module
 
-        def refuse(*args: object, **kwargs: object) -> tuple[int, str]:
+        def refuse(*args: object, **kwargs: object) -> int:
             raise PermissionError(13, "Permission denied")
 
-        monkeypatch.setattr(module.tempfile, "mkstemp", refuse)
+        monkeypatch.setattr(module, "create_exclusive", refuse)
         with pytest.raises(StorageFailed) as caught:
             await store.save(generated(), directory="ro")
         assert caught.value.code == "storage_failed"
@@ -102,10 +102,57 @@ async def test_a_folder_that_cannot_be_made_is_a_coded_error(tmp_path: Path, mon
     store = FilesystemImageStore(tmp_path / "root")
     await store.check_directory("later/sub")
 
-    def not_a_directory(path: Path, data: bytes) -> None:
+    def not_a_directory(dir_fd: int, name: str, data: bytes) -> None:
         raise NotADirectoryError(20, "Not a directory")
 
-    monkeypatch.setattr(module, "_atomic_write", not_a_directory)
+    monkeypatch.setattr(module, "atomic_write", not_a_directory)
     with pytest.raises(StorageFailed) as caught:
         await store.save(generated(), directory="later/sub")
     assert "ENOTDIR" in caught.value.message
+
+
+async def test_tenant_spaces_live_under_tenants_and_the_root_stays_as_it_was(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    store = FilesystemImageStore(root)
+    own = await store.save(generated(), directory="cats")
+    acme = await store.for_tenant("acme").save(generated(), directory="cats")
+    assert Path(own.path).parent == (root / "cats").resolve()
+    assert Path(acme.path).parent == (root / "tenants" / "acme" / "cats").resolve()
+    assert (root / ".image-gen-mcp" / "index" / f"{own.id}.json").is_file()
+    assert (root / "tenants" / "acme" / ".image-gen-mcp" / "index" / f"{acme.id}.json").is_file()
+
+
+@pytest.mark.parametrize(
+    "directory", ["tenants/acme", "tenants", ".image-gen-mcp/index", "{root}/tenants/acme"]
+)
+async def test_the_unnamed_tenant_cannot_reach_into_tenant_spaces(tmp_path: Path, directory: str) -> None:
+    store = FilesystemImageStore(tmp_path / "root")
+    await store.for_tenant("acme").save(generated())
+    with pytest.raises(InvalidRequest):
+        await store.save(generated(), directory=directory.format(root=tmp_path / "root"))
+
+
+async def test_a_record_pointing_into_a_tenant_space_is_not_served_to_the_unnamed_tenant(
+    tmp_path: Path,
+) -> None:
+    store = FilesystemImageStore(tmp_path / "root")
+    theirs = await store.for_tenant("acme").save(generated())
+    own = await store.save(generated())
+    # A hand-made root index entry that points at acme's file: still not served.
+    index = tmp_path / "root" / ".image-gen-mcp" / "index"
+    forged = (index / f"{own.id}.json").read_text().replace(str(Path(own.path)), theirs.path)
+    (index / f"{own.id}.json").write_text(forged)
+    with pytest.raises(ImageNotFound):
+        await store.get(own.id)
+
+
+async def test_an_index_folder_that_is_a_symlink_is_refused(tmp_path: Path) -> None:
+    root, elsewhere = tmp_path / "root", tmp_path / "elsewhere"
+    (root / ".image-gen-mcp").mkdir(parents=True)
+    elsewhere.mkdir()
+    (root / ".image-gen-mcp" / "index").symlink_to(elsewhere, target_is_directory=True)
+    store = FilesystemImageStore(root)
+    with pytest.raises(StorageFailed):
+        await store.save(generated())
+    assert list(elsewhere.iterdir()) == []
+    assert await store.list_recent(5) == []

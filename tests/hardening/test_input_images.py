@@ -14,6 +14,7 @@ import pytest
 from fastmcp import Client
 from PIL import Image
 
+from adapters.local_files import LocalFileReader
 from adapters.memory import InMemoryImageStore
 from adapters.png import solid_png
 from domain.errors import InvalidRequest
@@ -148,13 +149,14 @@ def folders(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def reader(local_dir: Path | None, max_bytes: int = 4096) -> ImageInputReader:
-    return ImageInputReader(InMemoryImageStore(), max_bytes, local_dir=local_dir)
+    read_local = LocalFileReader(local_dir, max_bytes) if local_dir else None
+    return ImageInputReader(InMemoryImageStore(), max_bytes, read_local=read_local)
 
 
 @pytest.mark.parametrize(
     "value",
     ["{inside}/ok.png", "file://{inside}/sub/deep.png", "file://localhost{inside}/ok.png", "./ok.png",
-     "./sub/../ok.png", "./alias.png", "{inside}/sub/../ok.png"],
+     "./sub/../ok.png", "{inside}/sub/../ok.png"],
 )  # fmt: skip
 async def test_files_inside_the_local_folder_are_read(folders, value: str) -> None:
     inside, _ = folders
@@ -166,7 +168,8 @@ async def test_files_inside_the_local_folder_are_read(folders, value: str) -> No
     "value",
     ["{outside}/secret.png", "file://{outside}/secret.png", "../private/secret.png", "./escape.png",
      "./escape-dir/secret.png", "{inside}/../private/secret.png", "file://otherhost{inside}/ok.png",
-     "./missing.png", "./sub", "./pipe.png", "./big.png", "/etc/passwd", "~/.bashrc", "./ok.png\x00.txt"],
+     "./missing.png", "./sub", "./pipe.png", "./big.png", "/etc/passwd", "~/.bashrc", "./ok.png\x00.txt",
+     "./alias.png"],
 )  # fmt: skip
 async def test_everything_else_stays_refused_without_naming_server_paths(folders, value: str) -> None:
     inside, outside = folders
@@ -190,3 +193,25 @@ async def test_local_files_get_the_same_image_checks(folders) -> None:
     for name in ("poly.png", "bomb.png"):
         with pytest.raises(InvalidRequest):
             await reader(inside).read(f"./{name}", "images[0]")
+
+
+async def test_a_refused_path_says_the_same_whether_or_not_the_file_exists(folders) -> None:
+    inside, outside = folders
+    (outside / "sub").mkdir()
+    values = [f"{outside}/secret.png", f"{outside}/missing.png", f"file://{outside}/secret.png",
+              f"file://{outside}/missing.png", "../private/secret.png", "../private/missing.png",
+              "./escape.png", "./escape-dir/secret.png", "./escape-dir/missing.png", "./missing.png",
+              f"{outside}/sub", f"{outside}/nosuchdir"]  # fmt: skip
+    messages = set()
+    for value in values:
+        with pytest.raises(InvalidRequest) as caught:
+            await reader(inside).read(value, "images[0]")
+        messages.add(caught.value.message)
+    assert len(messages) == 1, messages
+
+
+async def test_a_hard_link_to_a_file_outside_is_not_read(folders) -> None:
+    inside, outside = folders
+    os.link(outside / "secret.png", inside / "linked.png")
+    with pytest.raises(InvalidRequest):
+        await reader(inside).read("./linked.png", "images[0]")

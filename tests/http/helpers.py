@@ -21,7 +21,7 @@ from entrypoints.settings import Settings
 from tests.conftest import make_settings
 
 TOKEN = "tok-for-tests-0123456789"
-OTHER_TOKEN = "another-token"
+OTHER_TOKEN = "another-token-0123456789"
 BASE_URL = "http://127.0.0.1:8000"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 

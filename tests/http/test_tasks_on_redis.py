@@ -3,6 +3,7 @@ Redis share their tasks, and a Redis that goes away is a coded error, never a ha
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -16,11 +17,13 @@ from fastmcp_tasks import ToolTask, call_tool_task
 from mcp.shared.exceptions import MCPError
 from starlette.applications import Starlette
 
+from adapters.png import solid_png
 from tests.engines import RedisServer, free_port
 from tests.http.helpers import AUTH, BASE_URL, TOKEN, make_app, mcp_client_factory, serving
 from tests.task_clients import PlainClient, TaskClient
 
 CALL = {"prompt": "a lighthouse", "provider": "fake", "model": "fake-single"}
+PNG = "data:image/png;base64," + base64.b64encode(solid_png(16, 16, (200, 40, 40, 255))).decode()
 QUICK = {"IMAGE_GEN_MCP_TASK_POLL_INTERVAL": 0.05, "IMAGE_GEN_MCP_HEARTBEAT": 0.05}
 
 
@@ -134,3 +137,27 @@ async def test_no_bearer_token_is_kept_in_redis(output_root: Path, redis_url: st
         held = redis_values(redis_url)  # while the task is queued with its request snapshot
     assert held and not any(TOKEN.encode() in value for value in held)
     assert task.task_id
+
+
+async def test_a_task_runs_for_the_tenant_that_started_it(output_root: Path, redis_url: str) -> None:
+    acme, globex = "acme-token-0123456789", "globex-token-0123456789"
+    tokens = {"IMAGE_GEN_MCP_AUTH_TOKENS": f"acme={acme}, globex={globex}"}
+    front = redis_app(output_root, redis_url, IMAGE_GEN_MCP_TASK_CONCURRENCY=0, **tokens)
+    back = redis_app(output_root, redis_url, **tokens)  # its worker runs the task, outside the request
+
+    # A client cannot pick its tenant by sending the header the server uses internally.
+    forged = {"x-image-gen-mcp-tenant": "tenant:globex"}
+    transport = StreamableHttpTransport(
+        f"{BASE_URL}/mcp", auth=acme, headers=forged, httpx_client_factory=mcp_client_factory(front)
+    )
+
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(serving(back))
+        http = await stack.enter_async_context(serving(front))
+        client = await stack.enter_async_context(TaskClient(transport))
+        result = await (await call_tool_task(client, "edit_image", CALL | {"images": [PNG]})).result()
+        image_id = result.structured_content["images"][0]["id"]
+        as_acme = await http.get(f"/v1/images/{image_id}", headers={"Authorization": f"Bearer {acme}"})
+        as_globex = await http.get(f"/v1/images/{image_id}", headers={"Authorization": f"Bearer {globex}"})
+    assert as_acme.status_code == 200
+    assert as_globex.status_code == 404
