@@ -18,6 +18,13 @@ def model_not_found(spec: ModelSpec, vendor: str, said: str, hint: str = "", **d
     """A vendor's "no such model" answer. When the catalog knows the model was retired (or is
     legacy), the message and ``details.replacement`` name what to use instead."""
     details = {"model": spec.model, **details}
+    if spec.replacement and not spec.known:  # an id of a line the catalog knows, newer or older
+        return ModelNotFound(
+            f"{vendor} does not serve {spec.model}: {said.rstrip('.')}{hint}. The closest catalogued model "
+            f"is {spec.replacement} (see get_model_capabilities).",
+            replacement=spec.replacement,
+            **details,
+        )
     if spec.replacement and spec.status is not ModelStatus.CURRENT:
         when = f" on {spec.retired_on.isoformat()}" if spec.retired_on else ""
         state = f"was retired{when}" if spec.status is ModelStatus.RETIRED else "is legacy"

@@ -10,7 +10,7 @@ from typing import Any
 
 from attrs import field, frozen
 
-from application.admission import InFlightLimit
+from application.admission import AdmissionControl, InFlightLimit
 from application.policy import Plan, PolicyLimits, plan_request
 from application.ports import ImageProvider, ImageStore
 from application.retry import RetryPolicy
@@ -68,7 +68,7 @@ class CreateImages:
     store: ImageStore
     limits: PolicyLimits = field(factory=PolicyLimits)
     retry: RetryPolicy = field(factory=RetryPolicy)
-    in_flight: InFlightLimit = field(factory=lambda: InFlightLimit(16))
+    in_flight: AdmissionControl = field(factory=lambda: InFlightLimit(16))
     heartbeat_s: float = 5.0
 
     async def __call__(

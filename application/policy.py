@@ -14,7 +14,7 @@ import re
 
 from attrs import frozen
 
-from domain.catalog import ModelSpec
+from domain.catalog import ModelSpec, ratio_label
 from domain.errors import InvalidRequest, UnsupportedOption
 from domain.images import ImageRequest
 from domain.normalized import KnobWarning, ProviderRequest
@@ -86,7 +86,7 @@ def plan_request(request: ImageRequest, spec: ModelSpec, limits: PolicyLimits) -
     counts = _split_n(request.n, spec, limits, warnings)
     ratio = _aspect_ratio(request, spec, warnings)
     tier = _size_tier(request.size, spec, warnings)
-    width, height = _pixels(tier, ratio, spec)
+    width, height = _pixels(tier, ratio, spec, warnings)
     quality = None
     if request.quality is not None:
         quality = spec.qualities.get(request.quality)
@@ -99,11 +99,12 @@ def plan_request(request: ImageRequest, spec: ModelSpec, limits: PolicyLimits) -
         compression = None
     _check_inputs(request, spec, where)
 
-    if request.strict and warnings:
+    remapped = [w for w in warnings if not w.advisory]
+    if request.strict and remapped:
         raise UnsupportedOption(
             "strict=true and some options cannot be honoured exactly: "
-            + " ".join(w.message for w in warnings),
-            warnings=[w.as_dict() for w in warnings],
+            + " ".join(w.message for w in remapped),
+            warnings=[w.as_dict() for w in remapped],
         )
     calls = tuple(
         ProviderRequest(
@@ -143,11 +144,12 @@ def _check_status(spec: ModelSpec, warnings: list[KnobWarning]) -> None:
     elif spec.status is ModelStatus.LEGACY and spec.replacement:
         warnings.append(KnobWarning("model", f"{spec.model} is legacy; {spec.replacement} is its successor."))
     if not spec.known:
+        nearest = f" The closest catalogued model is {spec.replacement}." if spec.replacement else ""
         warnings.append(
             KnobWarning(
                 "model",
                 f"{spec.model} is not in the catalog of {spec.provider}; sent as is with "
-                "universal checks only.",
+                f"universal checks only.{nearest}",
             )
         )
 
@@ -217,12 +219,18 @@ def _aspect_ratio(request: ImageRequest, spec: ModelSpec, warnings: list[KnobWar
                     option="aspect_ratio",
                 )
     elif request.orientation is None and (size := _first_input_size(request)) is not None:
-        # An edit with no shape asked for keeps its input's shape, as the vendors do by default.
-        return nearest_ratio(size[0] / size[1], spec.aspect_ratios)
+        # An edit with no shape asked for keeps its input's shape, as the vendors do by default;
+        # a model that takes any WxH keeps it exactly (within its ratio bounds).
+        value = size[0] / size[1]
+        if spec.flexible_sizes is not None:
+            return ratio_label(spec.flexible_sizes.clamp_ratio(value))
+        return nearest_ratio(value, spec.aspect_ratios)
     else:
         wanted = ORIENTATION_RATIOS[request.orientation or Orientation.SQUARE]
         option = "orientation"
     if wanted in spec.aspect_ratios:
+        return wanted
+    if spec.flexible_sizes is not None and spec.flexible_sizes.accepts_ratio(ratio_value(wanted)):
         return wanted
     used = nearest_ratio(wanted, spec.aspect_ratios)
     warnings.append(KnobWarning(option, f"{spec.model} does not offer {wanted}; used the nearest, {used}."))
@@ -253,12 +261,26 @@ def _size_tier(size: SizeTier | None, spec: ModelSpec, warnings: list[KnobWarnin
     return used
 
 
-def _pixels(tier: SizeTier, ratio: str, spec: ModelSpec) -> tuple[int | None, int | None]:
-    if not spec.pixel_sizes:
+def _pixels(
+    tier: SizeTier, ratio: str, spec: ModelSpec, warnings: list[KnobWarning]
+) -> tuple[int | None, int | None]:
+    if not spec.pixel_sizes and spec.flexible_sizes is None:
         return None, None
     size = spec.pixel_sizes.get((tier, ratio))
+    flexible = spec.flexible_sizes
+    if size is None and flexible is not None:
+        size = flexible.size_for(tier, ratio_value(ratio))
     if size is None:
         raise UnsupportedOption(f"{spec.model} has no {tier.value} size at {ratio}.", option="size")
+    if flexible is not None and size[0] * size[1] > flexible.experimental_pixels:
+        warnings.append(
+            KnobWarning(
+                "size",
+                f"{size[0]}x{size[1]} is above 2560x1440, which the vendor calls experimental: "
+                "it may be refused or slow.",
+                advisory=True,
+            )
+        )
     return size
 
 
@@ -294,6 +316,19 @@ def _check_inputs(request: ImageRequest, spec: ModelSpec, where: str) -> None:
             option="images",
             limit=spec.max_input_images,
         )
+    if spec.max_input_bytes is not None:
+        limit = spec.max_input_bytes
+        named = [(f"images[{i}]", image) for i, image in enumerate(request.images)]
+        named += [("mask", request.mask)] if request.mask is not None else []
+        for option, image in named:
+            if len(image.data) > limit:
+                raise InvalidRequest(
+                    f"{option} is {len(image.data) / 1e6:.1f} MB; {where} takes at most "
+                    f"{limit / 1e6:g} MB per inline image. Send a smaller or more compressed image.",
+                    option=option,
+                    limit=limit,
+                    size=len(image.data),
+                )
     if request.mask is not None:
         if not request.is_edit:
             raise InvalidRequest("A mask only makes sense with images to edit.", option="mask")

@@ -138,8 +138,9 @@ class Overloaded(AppError):
 
 
 class BackendUnavailable(AppError):
-    """A shared engine the server is configured to use (Redis) cannot be reached; the call was
-    refused at once rather than left waiting. Retry once the engine is back."""
+    """A shared engine this server depends on (Redis, for the cluster-wide limits and the
+    background tasks) could not be reached or refused us. ``details.engine`` names it; never its
+    address or credentials."""
 
     code = "backend_unavailable"
     retryable = True
@@ -170,6 +171,7 @@ ERROR_CODES: tuple[str, ...] = tuple(
         NoImage,
         StorageFailed,
         Overloaded,
+        BackendUnavailable,
         InternalError,
     )
 )

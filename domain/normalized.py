@@ -47,10 +47,12 @@ class ProviderRequest:
 
 @frozen
 class KnobWarning:
-    """A knob that was remapped, emulated or dropped, and why. ``strict`` turns these into errors."""
+    """A knob that was remapped, emulated or dropped, and why. ``strict`` turns these into errors,
+    except ``advisory`` ones: those tell of a risk in what was sent exactly as asked."""
 
     option: str
     message: str
+    advisory: bool = False
 
     def as_dict(self) -> dict[str, str]:
         return {"option": self.option, "message": self.message}

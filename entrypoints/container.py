@@ -23,8 +23,9 @@ from adapters.providers.openai_provider import build_openai_provider
 from adapters.providers.openrouter_catalog import openrouter_catalog
 from adapters.providers.openrouter_provider import build_openrouter_provider
 from adapters.providers.vertex_provider import build_vertex_provider
+from adapters.redis_admission import RedisInFlightLimit
 from adapters.url_fetcher import SafeUrlFetcher
-from application.admission import InFlightLimit
+from application.admission import AdmissionControl, InFlightLimit
 from application.capabilities import GetModelCapabilities
 from application.create_images import CreateImages, EditImage, GenerateImage
 from application.policy import PolicyLimits
@@ -122,6 +123,23 @@ def build_image_reader(
     )
 
 
+def build_shared_limits(settings: Settings) -> RedisInFlightLimit | None:
+    """The cluster-wide in-flight cap on ``IMAGE_GEN_MCP_REDIS_URL``; None when it is unset."""
+    if settings.redis_url is None:
+        return None
+    return RedisInFlightLimit.from_url(
+        settings.redis_url.get_secret_value(),
+        settings.max_in_flight,
+        timeout_s=settings.redis_timeout_s,
+        lease_s=settings.lease_s,
+        key=f"{settings.redis_prefix}in-flight",
+    )
+
+
+def pick_admission(shared: AdmissionControl | None, limit: int) -> AdmissionControl:
+    return shared if shared is not None else InFlightLimit(limit)
+
+
 class Container(containers.DeclarativeContainer):
     """Every dependency of the entrypoints, wired from :class:`Settings`."""
 
@@ -176,7 +194,9 @@ class Container(containers.DeclarativeContainer):
     retry = providers.Singleton(
         RetryPolicy, attempts=config.retry_attempts, deadline=config.request_timeout_s
     )
-    in_flight = providers.Singleton(InFlightLimit, limit=config.max_in_flight)
+    # Per process by default; shared by every instance on one Redis when a URL is set.
+    shared_limits = providers.Singleton(build_shared_limits, settings=settings)
+    in_flight = providers.Singleton(pick_admission, shared=shared_limits, limit=config.max_in_flight)
     create_images = providers.Singleton(
         CreateImages,
         registry=registry,
@@ -205,3 +225,6 @@ async def shutdown(container: Container) -> None:
     for provider in registry.enabled.values():
         await provider.aclose()
     await container.url_fetcher().aclose()
+    shared = container.shared_limits()
+    if shared is not None:
+        await shared.aclose()

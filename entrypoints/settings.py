@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from platformdirs import user_cache_dir, user_data_dir
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.media import MAX_PIXELS
@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     )
     gemini_api_key: SecretStr | None = Field(None, validation_alias=_env("GEMINI_API_KEY", "GOOGLE_API_KEY"))
     gemini_base_url: str | None = Field(None, validation_alias=_env("GOOGLE_GEMINI_BASE_URL"))
+    gemini_api_version: str | None = Field(
+        None,
+        validation_alias=_env("GOOGLE_GEMINI_API_VERSION"),
+        pattern=r"^v\d+(?:(?:alpha|beta)\d*)?$",
+        description="the Gemini API version (v1, v1beta …); unset keeps the SDK's default (v1)",
+    )
     vertex_project: str | None = Field(None, validation_alias=_env("VERTEX_PROJECT"))
     vertex_location: str = Field("global", validation_alias=_env("VERTEX_LOCATION"))
     vertex_credentials_path: Path | None = Field(None, validation_alias=_env("VERTEX_CREDENTIALS_PATH"))
@@ -122,9 +128,20 @@ class Settings(BaseSettings):
     retry_attempts: int = Field(3, ge=1, le=10, validation_alias=_env("IMAGE_GEN_MCP_RETRIES"))
     heartbeat_s: float = Field(5.0, gt=0, validation_alias=_env("IMAGE_GEN_MCP_HEARTBEAT"))
 
-    # -- scale-out and MCP background tasks -----------------------------------------------
-    # A secret: a Redis URL may carry a password.
-    redis_url: SecretStr | None = Field(None, validation_alias=_env("IMAGE_GEN_MCP_REDIS_URL"))
+    # -- shared limits (several instances as one) ----------------------------------------
+    # A secret as a whole: a Redis URL may carry a password (redis://:password@host/0).
+    redis_url: SecretStr | None = Field(
+        None,
+        validation_alias=_env("IMAGE_GEN_MCP_REDIS_URL"),
+        description="redis:// or rediss:// (Valkey too): makes the in-flight cap cluster-wide",
+    )
+    redis_timeout_s: float = Field(
+        1.0, gt=0, le=30, validation_alias=_env("IMAGE_GEN_MCP_REDIS_TIMEOUT")
+    )
+    lease_s: float = Field(30.0, gt=0, validation_alias=_env("IMAGE_GEN_MCP_LEASE_TTL"))
+    redis_prefix: str = Field("image-gen-mcp:", validation_alias=_env("IMAGE_GEN_MCP_REDIS_PREFIX"))
+
+    # -- MCP background tasks (on Docket: in memory, or on IMAGE_GEN_MCP_REDIS_URL) ----------
     tasks_enabled: bool = Field(True, validation_alias=_env("IMAGE_GEN_MCP_TASKS"))
     task_concurrency: int | None = Field(
         None,
@@ -229,6 +246,22 @@ class Settings(BaseSettings):
             parse_auth_tokens(value.get_secret_value())  # raises ValueError naming the problem
         return value
 
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        # The message names the rule, never the value: it may hold a password.
+        if value is not None and urlsplit(value.get_secret_value()).scheme not in ("redis", "rediss"):
+            raise ValueError("must start with redis:// or rediss://")
+        return value
+
+    @model_validator(mode="after")
+    def _lease_outlives_a_renewal(self) -> Settings:
+        # A lease is renewed every third of its life, and one renewal may take up to twice the
+        # Redis timeout: a shorter lease would expire under a call that is still running.
+        if self.lease_s < 3 * self.redis_timeout_s:
+            raise ValueError("IMAGE_GEN_MCP_LEASE_TTL must be at least 3 × IMAGE_GEN_MCP_REDIS_TIMEOUT")
+        return self
+
     def secrets(self) -> list[str]:
         """Every secret value configured, so log filters and tests can check none leaks."""
         found: list[str] = []
@@ -237,9 +270,10 @@ class Settings(BaseSettings):
             if value is not None:
                 raw = value.get_secret_value()
                 found.extend([t for _, t in parse_auth_tokens(raw)] if name == "auth_tokens" else [raw])
-                if name == "redis_url":  # the password alone may show up in a driver's message
-                    found.append(urlsplit(raw).password or "")
-        return [s for s in found if s]
+                if name == "redis_url":  # the password alone, wherever it is quoted
+                    password = urlsplit(raw).password or ""
+                    found.extend([password, unquote(password)])
+        return list(dict.fromkeys(s for s in found if s))
 
 
 def split_list(raw: str | None) -> list[str]:

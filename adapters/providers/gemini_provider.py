@@ -21,6 +21,7 @@ class GeminiSettings(Protocol):
 
     gemini_api_key: SecretStr | None
     gemini_base_url: str | None
+    gemini_api_version: str | None
     request_timeout_s: float
 
 
@@ -41,12 +42,14 @@ class GeminiImageProvider(GoogleImageProvider):
         *,
         timeout_s: float,
         base_url: str | None = None,
+        api_version: str | None = None,
         http_client: httpx2.AsyncClient | None = None,
     ) -> None:
         super().__init__(
             gemini_catalog(),
             timeout_s=timeout_s,
             base_url=base_url,
+            api_version=api_version,
             http_client=http_client,
             secrets=(api_key,),
         )
@@ -76,5 +79,6 @@ def build_gemini_provider(
         settings.gemini_api_key.get_secret_value(),
         timeout_s=settings.request_timeout_s,
         base_url=settings.gemini_base_url,
+        api_version=settings.gemini_api_version,
         http_client=http_client,
     )

@@ -9,6 +9,7 @@ only, as retired entries that still work for projects that kept access.
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
 import attrs
 
@@ -30,6 +31,83 @@ _GENERATE_ONLY = frozenset({Operation.GENERATE})
 # a regional endpoint answers 404. A prefix, so a new 3.x id is covered before it is listed.
 VERTEX_GLOBAL_ONLY_PREFIXES = ("gemini-3",)
 _EDIT_ONLY = frozenset({Operation.EDIT})
+# "Maximum image size: 7 MB" per inline file on the Gemini image model pages; read as decimal
+# megabytes, the stricter reading, so nothing refused upstream gets past this check.
+INLINE_IMAGE_BYTES = 7_000_000
+
+
+# Shutdown dates from Google's deprecation tables: the Gemini API shut the two 3.x preview ids
+# down on 2026-06-25; Vertex discontinued gemini-3.1-flash-image-preview on 2026-07-17 and still
+# listed gemini-3-pro-image-preview as a preview.
+_PREVIEWS_SHUT_ON_GEMINI_API = date(2026, 6, 25)
+_FLASH_PREVIEW_SHUT_ON_VERTEX = date(2026, 7, 17)
+# Google gave gemini-2.5-flash-image's earliest shutdown as 2026-10-02 and published no date for
+# its preview id; a preview cannot outlive its GA model, so that date bounds it.
+_FLASH_25_SHUTDOWN = date(2026, 10, 2)
+
+
+def _previous_ids(provider: str, output_formats: tuple[OutputFormat, ...]) -> tuple[ModelSpec, ...]:
+    """Preview ids and aliases that callers still send: retired (or legacy) entries with their
+    dates and replacements, so they get the retired warning instead of the unknown-id one."""
+    gemini_api = provider == "gemini"
+    pro = partial(
+        ModelSpec,
+        provider=provider,
+        family="gemini-image",
+        max_input_images=14,
+        output_formats=output_formats,
+        aspect_ratios=STANDARD_RATIOS,
+        size_tiers=_K_TIERS,
+        replacement="gemini-3-pro-image",
+    )
+    entries = [
+        ModelSpec(
+            provider=provider,
+            model="gemini-3.1-flash-image-preview",
+            family="gemini-image",
+            description="Preview id of gemini-3.1-flash-image, shut down by Google.",
+            status=ModelStatus.RETIRED,
+            retired_on=_PREVIEWS_SHUT_ON_GEMINI_API if gemini_api else _FLASH_PREVIEW_SHUT_ON_VERTEX,
+            replacement="gemini-3.1-flash-image",
+            max_input_images=14,
+            output_formats=output_formats,
+            aspect_ratios=_FLASH_IMAGE_RATIOS,
+            size_tiers=_K_TIERS,
+        ),
+        pro(
+            model="gemini-3-pro-image-preview",
+            description="Preview id of gemini-3-pro-image"
+            + (", shut down by Google." if gemini_api else ", still listed as a preview on Vertex."),
+            status=ModelStatus.RETIRED if gemini_api else ModelStatus.LEGACY,
+            retired_on=_PREVIEWS_SHUT_ON_GEMINI_API if gemini_api else None,
+        ),
+    ]
+    if gemini_api:  # an alias the Gemini API gave the Pro preview
+        entries.append(
+            pro(
+                model="nano-banana-pro-preview",
+                description="Alias of gemini-3-pro-image-preview, shut down with it.",
+                status=ModelStatus.RETIRED,
+                retired_on=_PREVIEWS_SHUT_ON_GEMINI_API,
+            )
+        )
+    entries.append(
+        ModelSpec(
+            provider=provider,
+            model="gemini-2.5-flash-image-preview",
+            family="gemini-image",
+            description="Preview id of gemini-2.5-flash-image, shut down by Google (by 2026-10-02 "
+            "at the latest, with its GA model's earliest shutdown).",
+            status=ModelStatus.RETIRED,
+            retired_on=_FLASH_25_SHUTDOWN,
+            replacement="gemini-2.5-flash-image",
+            max_input_images=3,
+            output_formats=output_formats,
+            aspect_ratios=STANDARD_RATIOS,
+            size_tiers={SizeTier.S: VENDOR_DEFAULT_SIZE},
+        )
+    )
+    return tuple(entries)
 
 
 def _gemini_models(provider: str, output_formats: tuple[OutputFormat, ...]) -> tuple[ModelSpec, ...]:
@@ -69,9 +147,21 @@ def _gemini_models(provider: str, output_formats: tuple[OutputFormat, ...]) -> t
         ),
         ModelSpec(
             provider=provider,
+            model="gemini-nano-banana-2.1",
+            family="gemini-image",
+            description="Nano Banana 2.1: new in 2026-10 and not yet documented by Google; the "
+            "limits here are assumed from Nano Banana 2 (the vendor's 400 answers otherwise).",
+            max_input_images=14,
+            output_formats=output_formats,
+            aspect_ratios=_FLASH_IMAGE_RATIOS,
+            size_tiers=_K_TIERS,
+        ),
+        ModelSpec(
+            provider=provider,
             model="gemini-2.5-flash-image",
             family="gemini-image",
-            description="Nano Banana (legacy): about 1024 px, no size setting, 3 reference images.",
+            description="Nano Banana (legacy): about 1024 px, no size setting, 3 reference images; "
+            "Google gave 2026-10-02 as its earliest shutdown.",
             status=ModelStatus.LEGACY,
             replacement="gemini-3.1-flash-image",
             max_input_images=3,
@@ -79,18 +169,7 @@ def _gemini_models(provider: str, output_formats: tuple[OutputFormat, ...]) -> t
             aspect_ratios=STANDARD_RATIOS,
             size_tiers={SizeTier.S: VENDOR_DEFAULT_SIZE},
         ),
-        ModelSpec(
-            provider=provider,
-            model="gemini-2.5-flash-image-preview",
-            family="gemini-image",
-            description="Preview id of gemini-2.5-flash-image, shut down by Google.",
-            status=ModelStatus.RETIRED,
-            replacement="gemini-2.5-flash-image",
-            max_input_images=3,
-            output_formats=output_formats,
-            aspect_ratios=STANDARD_RATIOS,
-            size_tiers={SizeTier.S: VENDOR_DEFAULT_SIZE},
-        ),
+        *_previous_ids(provider, output_formats),
     )
 
 
@@ -148,8 +227,12 @@ _IMAGEN: tuple[ModelSpec, ...] = (
 
 # The Gemini API has no output-format knob (ImageConfig.output_mime_type raises there);
 # Vertex takes image/jpeg through imageOutputOptions.
-_GEMINI_API = _gemini_models("gemini", (OutputFormat.PNG,))
-_VERTEX = _gemini_models("vertex", (OutputFormat.PNG, OutputFormat.JPEG)) + _IMAGEN
+def _inline_capped(specs: tuple[ModelSpec, ...]) -> tuple[ModelSpec, ...]:
+    return tuple(attrs.evolve(spec, max_input_bytes=INLINE_IMAGE_BYTES) for spec in specs)
+
+
+_GEMINI_API = _inline_capped(_gemini_models("gemini", (OutputFormat.PNG,)))
+_VERTEX = _inline_capped(_gemini_models("vertex", (OutputFormat.PNG, OutputFormat.JPEG))) + _IMAGEN
 
 
 def gemini_catalog() -> tuple[ModelSpec, ...]:
@@ -167,12 +250,23 @@ def needs_global_location(model: str, location: str) -> bool:
     return location != "global" and model.startswith(VERTEX_GLOBAL_ONLY_PREFIXES)
 
 
+# The Gemini image model Vertex serves from regional locations too: what a retired model points
+# to when the usual replacement (a 3.x model) is global-only and the location is regional.
+REGIONAL_IMAGE_MODEL = "gemini-2.5-flash-image"
+
+
 def vertex_catalog_at(location: str) -> tuple[ModelSpec, ...]:
-    """The Vertex catalog as seen from ``location``: models served from ``global`` only say so."""
-    note = f" Not served in {location}: needs VERTEX_LOCATION=global."
-    return tuple(
-        attrs.evolve(spec, description=spec.description + note)
-        if needs_global_location(spec.model, location)
-        else spec
-        for spec in _VERTEX
-    )
+    """The Vertex catalog as seen from ``location``: models served from ``global`` only say so,
+    and a replacement that the location cannot serve gives way to one it can."""
+    return tuple(_as_seen_from(spec, location) for spec in _VERTEX)
+
+
+def _as_seen_from(spec: ModelSpec, location: str) -> ModelSpec:
+    if needs_global_location(spec.model, location):
+        note = f" Not served in {location}: needs VERTEX_LOCATION=global."
+        return attrs.evolve(spec, description=spec.description + note)
+    replacement = spec.replacement
+    if replacement and needs_global_location(replacement, location) and spec.model != REGIONAL_IMAGE_MODEL:
+        note = f" ({replacement} would need VERTEX_LOCATION=global.)"
+        return attrs.evolve(spec, replacement=REGIONAL_IMAGE_MODEL, description=spec.description + note)
+    return spec

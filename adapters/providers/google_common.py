@@ -39,7 +39,7 @@ _UNSPECIFIED = frozenset({"", "BLOCKED_REASON_UNSPECIFIED", "FINISH_REASON_UNSPE
 
 
 def http_options(
-    *, base_url: str | None, timeout_s: float, http_client: httpx2.AsyncClient
+    *, base_url: str | None, timeout_s: float, http_client: httpx2.AsyncClient, api_version: str | None = None
 ) -> types.HttpOptions:
     """Per-call timeout and base URL, and deliberately no ``retry_options``.
 
@@ -52,6 +52,9 @@ def http_options(
 
     return types.HttpOptions(
         base_url=base_url or None,  # None leaves the SDK's own choice (it also reads the env)
+        # None keeps the SDK's default; an operator may move to another version (e.g. v1beta when
+        # v1 refuses an image option) without a release.
+        api_version=api_version or None,
         timeout=max(1, round(timeout_s * 1000)),  # milliseconds, unlike every other knob
         httpx_async_client=http_client,
     )
@@ -202,12 +205,14 @@ class GoogleImageProvider(ImageProvider):
         *,
         timeout_s: float,
         base_url: str | None = None,
+        api_version: str | None = None,
         http_client: httpx2.AsyncClient | None = None,
         secrets: Sequence[str] = (),
     ) -> None:
         self._catalog = tuple(catalog)
         self._timeout_s = timeout_s
         self._base_url = base_url
+        self._api_version = api_version
         self._http = http_client
         self._secrets = tuple(s for s in secrets if s)
         self._client: genai.Client | None = None
@@ -245,7 +250,12 @@ class GoogleImageProvider(ImageProvider):
             # Always hand the SDK an httpx2 client: it would otherwise prefer aiohttp when
             # installed, which retries connection errors on its own and raises other types.
             self._http = httpx2.AsyncClient()
-        options = http_options(base_url=self._base_url, timeout_s=self._timeout_s, http_client=self._http)
+        options = http_options(
+            base_url=self._base_url,
+            timeout_s=self._timeout_s,
+            http_client=self._http,
+            api_version=self._api_version,
+        )
         return self._client_from(options)
 
     @abstractmethod

@@ -120,7 +120,8 @@ def _api_error(exc: Any, spec: ModelSpec, provider: str, hint: AuthHint) -> AppE
         if _daily_or_zero_quota(entries):
             return QuotaExhausted(f"{said} (a daily or zero quota: retrying soon will not help)", **facts)
         return RateLimited(said, retry_after=retry_after, **facts)
-    if code == 408:
+    # 504 DEADLINE_EXCEEDED: the request outlived Google's own deadline for it.
+    if code in (408, 504) or status == "DEADLINE_EXCEEDED":
         return ProviderTimeout(said, **facts)
     if code in _VENDOR_SIDE_4XX:
         return ProviderUnavailable(said, retry_after=_retry_after(entries, exc), **facts)

@@ -2,13 +2,15 @@
 
 Two size families:
 
-* **fixed** (gpt-image-1-mini, gpt-image-1.5, chatgpt-image-latest, and gpt-image-2.6-*, whose
-  size rules the SDK does not document): only 1024x1024, 1536x1024 and 1024x1536, so one S tier
-  at 1:1, 3:2 and 2:3; M and L fall back to S with a policy warning.
-* **flexible** (gpt-image-2 and the 2.5 family): any ``WxH`` with both edges multiples of 16, a
-  ratio between 1:3 and 3:1, 655,360..8,294,400 pixels and the long edge under 3840. The table
-  below keeps M within 2560x1440's pixel budget (above it the SDK calls sizes experimental) and
-  every entry at its exact ratio.
+* **fixed** (gpt-image-1-mini, gpt-image-1.5, chatgpt-image-latest): only 1024x1024, 1536x1024
+  and 1024x1536, so one S tier at 1:1, 3:2 and 2:3; M and L fall back to S with a policy warning.
+* **flexible** (gpt-image-2, the 2.5 family and the 2.6 family): any ``WxH`` with both edges
+  multiples of 16, a ratio between 1:3 and 3:1, 655,360..8,294,400 pixels and the long edge at
+  most 3840 (under 3840 on Azure). The table below keeps M within 2560x1440's pixel budget
+  (above it the SDK calls sizes experimental) and every entry at its exact ratio; any other
+  ratio within bounds is computed by ``FlexibleSizes``. The SDK documents no size rules of its
+  own for 2.6; the fact sheet groups it with the flexible models (providers.md §6, "OpenAI
+  flexible models (2, 2.5, 2.6*)", and §1.2, "assume 2.5 rules"), so it is flexible here too.
 
 Transparency on gpt-image-2 is "preview" per the SDK docstring: it is offered (so the request
 is sent as asked), and a vendor 400 on ``background`` becomes ``unsupported_option``.
@@ -22,7 +24,7 @@ from functools import partial
 
 from attrs import field, frozen
 
-from domain.catalog import ModelSpec
+from domain.catalog import FlexibleSizes, ModelSpec
 from domain.options import ModelStatus, Operation, OutputFormat, Quality, SizeTier
 
 S, M, L = SizeTier.S, SizeTier.M, SizeTier.L
@@ -59,6 +61,12 @@ FLEX_SIZES: Mapping[tuple[SizeTier, str], tuple[int, int]] = _flexible_sizes()
 FLEX_RATIOS: tuple[str, ...] = (
     "1:1", "3:2", "2:3", "4:3", "3:4", "5:4", "4:5", "16:9", "9:16", "21:9", "9:21",
 )  # fmt: skip
+
+# Pixel budgets: S about 1024², M the largest size the SDK does not call experimental
+# (2560x1440's pixel count), L the documented maximum (3840x2160's).
+_FLEX_BUDGETS: Mapping[SizeTier, int] = {S: 1024 * 1024, M: 2560 * 1440, L: 3840 * 2160}
+OPENAI_FLEXIBLE = FlexibleSizes(tier_pixels=_FLEX_BUDGETS)
+AZURE_FLEXIBLE = FlexibleSizes(tier_pixels=_FLEX_BUDGETS, max_edge=3840 - 16)  # "under 3840 px"
 
 GPT_QUALITIES: Mapping[Quality, str] = {
     Quality.DRAFT: "low",
@@ -108,7 +116,7 @@ def _gpt(
     family: str,
     description: str,
     *,
-    flexible: bool,
+    flexible: FlexibleSizes | None,
     formats: tuple[OutputFormat, ...],
     status: ModelStatus = ModelStatus.CURRENT,
     retired_on: date | None = None,
@@ -130,6 +138,7 @@ def _gpt(
         aspect_ratios=FLEX_RATIOS if flexible else FIXED_RATIOS,
         size_tiers={S: "1K", M: "2K", L: "4K"} if flexible else {S: "1K"},
         pixel_sizes=FLEX_SIZES if flexible else FIXED_SIZES,
+        flexible_sizes=flexible,
         qualities=GPT_QUALITIES,
         max_prompt_chars=32_000,
     )
@@ -157,12 +166,12 @@ def _dall_e_3(provider: str, retired_on: date, replacement: str) -> ModelSpec:
 
 def openai_catalog() -> tuple[ModelSpec, ...]:
     """OpenAI's image models; the first current entry is the default model."""
-    fixed = partial(_gpt, "openai", flexible=False, formats=OPENAI_FORMATS)
-    flex = partial(_gpt, "openai", flexible=True, formats=OPENAI_FORMATS)
+    fixed = partial(_gpt, "openai", flexible=None, formats=OPENAI_FORMATS)
+    flex = partial(_gpt, "openai", flexible=OPENAI_FLEXIBLE, formats=OPENAI_FORMATS)
     retired = date(2026, 5, 12)
     flex_2 = "Any WxH (multiples of 16, 1:3..3:1); transparency is a vendor preview."
     flex_25 = "Any WxH (multiples of 16, 1:3..3:1); opaque and transparent backgrounds."
-    undocumented = "Listed by the SDK without documented size rules: standard sizes only."
+    flex_26 = "Any WxH as on 2.5 (the SDK documents no rules of its own for 2.6)."
     return (
         fixed("gpt-image-1.5", "gpt-image-1", "Fixed sizes; input_fidelity on edits."),
         fixed("gpt-image-1-mini", "gpt-image-1", "Fixed sizes, lowest cost."),
@@ -173,8 +182,8 @@ def openai_catalog() -> tuple[ModelSpec, ...]:
         flex("gpt-image-2.5-sunburst-2026-09-08", "gpt-image-2.5", "Snapshot. " + flex_25),
         flex("gpt-image-2.5-flare", "gpt-image-2.5", flex_25),
         flex("gpt-image-2.5-flare-2026-09-08", "gpt-image-2.5", "Snapshot. " + flex_25),
-        fixed("gpt-image-2.6-sunburst", "gpt-image-2.6", undocumented),
-        fixed("gpt-image-2.6-flare", "gpt-image-2.6", undocumented),
+        flex("gpt-image-2.6-sunburst", "gpt-image-2.6", flex_26),
+        flex("gpt-image-2.6-flare", "gpt-image-2.6", flex_26),
         fixed(
             "gpt-image-1",
             "gpt-image-1",
@@ -209,8 +218,8 @@ def azure_catalog() -> tuple[ModelSpec, ...]:
     Azure lags OpenAI: the 2.5 family is not documented there, so it is left to the
     uncatalogued-model path; gpt-image-1 has no Azure retirement date and stays legacy.
     """
-    fixed = partial(_gpt, "azure", flexible=False, formats=AZURE_FORMATS)
-    flex = partial(_gpt, "azure", flexible=True, formats=AZURE_FORMATS)
+    fixed = partial(_gpt, "azure", flexible=None, formats=AZURE_FORMATS)
+    flex = partial(_gpt, "azure", flexible=AZURE_FLEXIBLE, formats=AZURE_FORMATS)
     return (
         fixed("gpt-image-1.5", "gpt-image-1", "Fixed sizes (limited access)."),
         fixed("gpt-image-1-mini", "gpt-image-1", "Fixed sizes (limited access)."),

@@ -41,12 +41,20 @@ def content_block(body: Mapping[str, Any]) -> dict[str, Any] | None:
     return {"stage": stage, "categories": categories or None, "reason": body.get("code") or inner.get("code")}
 
 
+_RESET_HEADERS = ("x-ratelimit-reset-requests", "x-ratelimit-reset-tokens")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+
+
 def retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait after a 429, from the ``retry-after`` headers or else OpenAI's
-    ``x-ratelimit-reset-requests`` duration (``1s``, ``6m0s``, ``20ms``)."""
+    """Seconds to wait after a 429, from the ``retry-after`` headers or else the later of
+    OpenAI's two reset durations (``1s``, ``6m0s``, ``20ms``): a request is admitted again only
+    when both the request and the token budgets have room, so the longer wait is the one that
+    holds."""
     if (seconds := retry_after_header(headers)) is not None:
         return seconds
-    reset = headers.get("x-ratelimit-reset-requests") or ""
-    scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
-    parts = _DURATION.findall(reset)
-    return sum(float(n) * scale[unit] for n, unit in parts) if parts else None
+    waits = [
+        sum(float(n) * _UNIT_SECONDS[unit] for n, unit in parts)
+        for name in _RESET_HEADERS
+        if (parts := _DURATION.findall(headers.get(name) or ""))
+    ]
+    return max(waits) if waits else None

@@ -102,8 +102,6 @@ def _formats(descriptor: Mapping[str, Any] | None) -> tuple[OutputFormat, ...]:
 
 
 def _max_references(params: Mapping[str, Any]) -> int:
-    if "input_references" not in params:  # not described: the image API's own limit
-        return _MAX_REFERENCES
     return _upper_bound(_descriptor(params, "input_references"), _MAX_REFERENCES)
 
 
@@ -117,7 +115,9 @@ def model_from_listing(item: Mapping[str, Any]) -> DiscoveredModel | None:
         return None
     params = item.get("supported_parameters")
     params = params if isinstance(params, Mapping) else {}
-    can_edit = "image" in (architecture.get("input_modalities") or ())
+    # Inputs reach the image API only as input_references, and a key the listing leaves out is
+    # one the model does not take: image input alone does not make a model editable here.
+    can_edit = "image" in (architecture.get("input_modalities") or ()) and "input_references" in params
     formats = _formats(_descriptor(params, "output_format"))
     quality = _descriptor(params, "quality")
     name = item.get("name") if isinstance(item.get("name"), str) else model_id

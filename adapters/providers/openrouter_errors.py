@@ -101,7 +101,9 @@ def error_from_body(
         return PermissionDenied(f"OpenRouter does not allow this request: {said}", **details)
     if code == 404 or (code in (400, 410) and _str(availability.get("code")) in _MODEL_GONE):
         return model_not_found(ctx, said, fallbacks=availability.get("fallback_models"), **details)
-    if code == 408 or (code is None and error_type == "timeout"):
+    # 524 is the edge's own timeout: the upstream took longer than the edge waits, which is a
+    # timeout (a longer deadline may succeed), not a failing provider.
+    if code in (408, 524) or (code is None and error_type == "timeout"):
         return ProviderTimeout(f"OpenRouter timed out: {said}", **details)
     if code == 429 or (code is None and error_type == "rate_limit_exceeded"):
         return RateLimited(f"OpenRouter is rate limiting: {said}", retry_after=retry_after, **details)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from adapters.imaging import as_accepted, image_size
 from adapters.masks import white_edit_mask
-from adapters.providers.google_catalog import needs_global_location, vertex_catalog_at
+from adapters.providers.google_catalog import REGIONAL_IMAGE_MODEL, needs_global_location, vertex_catalog_at
 from adapters.providers.google_common import (
     CLOUD_PLATFORM_SCOPE,
     GoogleImageProvider,
@@ -108,7 +108,7 @@ class VertexImageProvider(GoogleImageProvider):
             raise ModelNotFound(
                 f"{model} is served from the Vertex AI 'global' location only, and VERTEX_LOCATION "
                 f"is {self._location!r}. Set VERTEX_LOCATION=global (or leave it unset), or choose "
-                "a model served in that region (gemini-2.5-flash-image).",
+                f"a model served in that region ({REGIONAL_IMAGE_MODEL}).",
                 provider=self.provider_id,
                 model=model,
                 variable="VERTEX_LOCATION",

@@ -127,6 +127,13 @@ def build_http_app(container: Container, transport: Transport = "http") -> Starl
             checks["store"] = {"ok": True}
         except AppError as exc:
             checks["store"] = {"ok": False, "code": exc.code, "message": exc.message}
+        shared = container.shared_limits()
+        if shared is not None:  # only when IMAGE_GEN_MCP_REDIS_URL is set
+            try:
+                await shared.ping()
+                checks["redis"] = {"ok": True}
+            except AppError as exc:
+                checks["redis"] = {"ok": False, "code": exc.code, "message": exc.message}
         ready = all(check["ok"] for check in checks.values())
         return JSONResponse(
             {"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503

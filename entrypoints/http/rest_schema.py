@@ -163,7 +163,7 @@ _ERROR_STATUSES = {
     "429": "Rate limited by the vendor, or too many generations in flight here.",
     "500": "Unexpected server error (logged, details masked).",
     "502": "The vendor failed or rejected our credentials.",
-    "503": "The vendor is unavailable.",
+    "503": "The vendor is unavailable, or a shared engine (Redis) cannot be reached.",
     "504": "The vendor did not answer in time.",
 }
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}

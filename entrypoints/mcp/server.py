@@ -27,7 +27,12 @@ from entrypoints.mcp.presentation import (
 )
 from entrypoints.mcp.resources import register_image_resources
 from entrypoints.mcp.stored_records import image_uri
-from entrypoints.mcp.tasks import acting_for_caller, build_tasks_extension, task_config
+from entrypoints.mcp.tasks import (
+    acting_for_caller,
+    build_tasks_extension,
+    task_config,
+    waiting_for_a_slot,
+)
 from entrypoints.settings import InlineMode, Settings
 
 log = logging.getLogger("image_gen_mcp")
@@ -171,7 +176,12 @@ def build_mcp_server(
         try:
             use_case = container.edit_image() if edit else container.generate_image()
             renderer = InlineRenderer(settings, inline or settings.inline)
-            outcome: ImageOutcome = await use_case(request, progress, renderer.images_ready)
+            outcome: ImageOutcome = await waiting_for_a_slot(
+                ctx,
+                lambda: use_case(request, progress, renderer.images_ready),
+                settings.request_timeout_s,
+                progress,
+            )
             inlined = await renderer.render(outcome)
         except Exception as exc:
             # Every exception, not only AppError: as a background task the body runs in a Docket

@@ -9,26 +9,23 @@ worker (``image-gen-mcp worker``, or an HTTP instance) runs the work.
 
 from __future__ import annotations
 
+import asyncio
+import random
 import secrets
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from fastmcp.server.extensions import MethodBinding
 from fastmcp.utilities.tasks import TaskConfig
-from fastmcp_tasks import TasksExtension
-from mcp.shared.exceptions import MCPError
-from mcp_types import INTERNAL_ERROR
 
-from domain.errors import BackendUnavailable
+from domain.errors import Overloaded
 from entrypoints.settings import Settings
 from entrypoints.tenancy import acting_as, tenant_in_headers
 
-# A Redis that does not answer the TCP handshake (a dropped route, a firewall) must fail a call
-# in seconds, not hang it: redis-py waits forever unless told otherwise.
-CONNECT_TIMEOUT_S = 3
+if TYPE_CHECKING:
+    from entrypoints.mcp.task_extension import ImageTasks
 
 
 def task_config(settings: Settings) -> TaskConfig:
@@ -45,7 +42,9 @@ def docket_url(settings: Settings, shared: bool = True) -> str:
         return f"memory://image-gen-mcp-{secrets.token_hex(8)}"
     parts = urlsplit(settings.redis_url.get_secret_value())
     query = dict(parse_qsl(parts.query))
-    query.setdefault("socket_connect_timeout", str(CONNECT_TIMEOUT_S))
+    # A Redis that does not answer the TCP handshake (a dropped route, a firewall) must fail a
+    # call in a second, not hang it: redis-py waits forever unless told otherwise.
+    query.setdefault("socket_connect_timeout", str(settings.redis_timeout_s))
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
@@ -54,6 +53,10 @@ def build_tasks_extension(settings: Settings, *, shared: bool = True) -> ImageTa
     ``shared``: tasks go to ``IMAGE_GEN_MCP_REDIS_URL`` when it is set."""
     if not settings.tasks_enabled:
         return None
+    # Imported here: the runtime (Docket, redis-py, fastmcp's client half) costs a stdio start
+    # several hundred milliseconds, which IMAGE_GEN_MCP_TASKS=false saves.
+    from entrypoints.mcp.task_extension import ImageTasks
+
     concurrency = settings.task_concurrency
     return ImageTasks(
         url=docket_url(settings, shared),
@@ -84,59 +87,21 @@ def acting_for_caller(ctx: Any) -> Iterator[None]:
         yield
 
 
-def _backend_error(exc: BaseException) -> BackendUnavailable:
-    # The driver's message names the host and port, never the password (and the password is a
-    # registered secret, scrubbed from every payload anyway).
-    return BackendUnavailable(
-        "The task backend (Redis) could not be reached; try again shortly.",
-        engine="redis",
-        reason=type(exc).__name__,
-    )
-
-
-def _is_backend_failure(exc: BaseException) -> bool:
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
-
-    return isinstance(exc, RedisConnectionError | RedisTimeoutError | ConnectionError | TimeoutError)
-
-
-class ImageTasks(TasksExtension):
-    """FastMCP's tasks extension, with a lost Redis reported as ``backend_unavailable``.
-
-    Without this, a Redis that went away surfaces as a bare JSON-RPC internal error on
-    ``tools/call`` and ``tasks/*``; with it, a task call gets the coded result every other
-    failure has, and ``tasks/get``/``tasks/cancel`` a JSON-RPC error whose ``data`` holds it.
-    """
-
-    async def intercept_tool_call(self, params: Any, context: Any, call_next: Any) -> Any:
+async def waiting_for_a_slot(
+    ctx: Any, call: Callable[[], Awaitable[Any]], within_s: float, say: Callable[..., Awaitable[None]]
+) -> Any:
+    """``call()``; as a background task, a full in-flight cap makes it wait and try again (for
+    up to ``within_s``) instead of ending ``overloaded``: the client asked to poll, not to retry,
+    and the queue holds what the cap cannot take yet. A blocking call is refused at once, as
+    before."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within_s
+    while True:
         try:
-            return await super().intercept_tool_call(params, context, call_next)
-        except Exception as exc:
-            if _is_backend_failure(exc):
-                raise _backend_error(exc) from exc
-            raise
-
-    def methods(self) -> Sequence[MethodBinding]:
-        return [
-            MethodBinding(
-                method=binding.method,
-                params_type=binding.params_type,
-                handler=_coded(binding.handler),
-                protocol_versions=binding.protocol_versions,
-            )
-            for binding in super().methods()
-        ]
-
-
-def _coded(handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-    async def wrapped(ctx: Any, params: Any) -> Any:
-        try:
-            return await handler(ctx, params)
-        except Exception as exc:
-            if not _is_backend_failure(exc):
+            return await call()
+        except Overloaded as exc:
+            if ctx is None or not ctx.is_background_task or loop.time() >= deadline:
                 raise
-            error = _backend_error(exc)
-            raise MCPError(code=INTERNAL_ERROR, message=error.message, data=error.to_payload()) from exc
-
-    return wrapped
+            await say(0, None, "Waiting for a free generation slot")
+            wait = min(float(exc.details.get("retry_after") or 1.0), 1.0)
+            await asyncio.sleep(wait * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not crypto

@@ -22,7 +22,7 @@ import httpx2
 from PIL import Image
 
 FIXED = {"1024x1024", "1536x1024", "1024x1536", "auto"}
-FLEXIBLE_PREFIXES = ("gpt-image-2-", "gpt-image-2.5-")
+FLEXIBLE_PREFIXES = ("gpt-image-2-", "gpt-image-2.5-", "gpt-image-2.6-")
 RETIRED_ON_OPENAI = {"gpt-image-1", "dall-e-2", "dall-e-3"}
 
 
@@ -64,6 +64,8 @@ OPENAI_ERRORS: dict[str, tuple[int, dict[str, Any], dict[str, str]]] = {
     "permission_denied": (403, _error("Your organization must be verified to use the model `{model}`. Please go to: https://platform.openai.com/settings/organization/general and click on Verify Organization.", code=None), {}),
     "model_not_found": (404, _error("The model `{model}` does not exist or you do not have access to it.", code="model_not_found"), {}),
     "rate_limited": (429, {"error": {"message": "Rate limit reached for {model} in organization org-abc on images per minute (IPM): Limit 5, Used 5, Requested 1. Please try again in 12s.", "type": "requests", "param": None, "code": "rate_limit_exceeded"}}, {"retry-after": "12", "x-ratelimit-reset-requests": "12s"}),
+    # A token-budget 429 sent with no Retry-After: only the two reset durations say when to come back.
+    "rate_limited_tokens": (429, {"error": {"message": "Rate limit reached for {model} in organization org-abc on tokens per min (TPM): Limit 100000, Used 99000, Requested 4160.", "type": "tokens", "param": None, "code": "rate_limit_exceeded"}}, {"x-ratelimit-reset-requests": "120ms", "x-ratelimit-reset-tokens": "1m30s"}),
     "quota_exhausted": (429, {"error": {"message": "You exceeded your current quota, please check your plan and billing details.", "type": "insufficient_quota", "param": None, "code": "insufficient_quota"}}, {}),
     "content_blocked": (400, {"error": {"message": "Your request was rejected by the safety system. If you believe this is an error, contact us at help.openai.com and include the request ID req_123.", "type": "image_generation_user_error", "param": None, "code": "moderation_blocked", "moderation_details": {"moderation_stage": "input", "categories": ["violence"]}}}, {}),
     "provider_unavailable": (500, {"error": {"message": "The server had an error while processing your request. Sorry about that!", "type": "server_error", "param": None, "code": None}}, {}),

@@ -88,7 +88,11 @@ DEFAULT_LISTING: list[dict[str, Any]] = [
         "created": 1767225600,
         "endpoints": "/api/v1/images/models/google/gemini-3.1-flash-image/endpoints",
         "architecture": {"input_modalities": ["text", "image"], "output_modalities": ["image", "text"]},
-        "supported_parameters": {"aspect_ratio": {"type": "enum", "values": ["1:1"]}},
+        "supported_parameters": {
+            "aspect_ratio": {"type": "enum", "values": ["1:1"]},
+            "resolution": {"type": "enum", "values": ["1K", "2K", "4K"]},
+            "input_references": {"type": "range", "min": 0, "max": 14},
+        },
         "supports_streaming": False,
     },
     {
@@ -113,6 +117,7 @@ DEFAULT_LISTING: list[dict[str, Any]] = [
         "architecture": {"input_modalities": ["text", "image"], "output_modalities": ["image"]},
         "supported_parameters": {
             "n": {"type": "range", "min": 1, "max": 4},
+            "input_references": {"type": "range", "min": 0, "max": 4},
             "quality": {"type": "enum", "values": ["low", "high"]},
             "background": {"type": "enum", "values": ["auto", "transparent", "opaque"]},
             "output_format": {"type": "enum", "values": ["webp", "png"]},
@@ -132,6 +137,14 @@ DEFAULT_LISTING: list[dict[str, Any]] = [
         "supports_streaming": False,
     },
 ]
+
+
+# The image API's aspect_ratio enum and the body keys any model takes (fact sheet §5.1).
+IMAGE_API_RATIOS = frozenset({
+    "1:1", "1:2", "1:4", "1:8", "2:1", "2:3", "3:2", "3:4", "4:1", "4:3", "4:5", "5:4", "8:1",
+    "9:16", "16:9", "9:19.5", "19.5:9", "9:20", "20:9", "9:21", "21:9", "auto",
+})  # fmt: skip
+_ALWAYS_ALLOWED = frozenset({"model", "prompt", "provider", "stream"})
 
 
 def picture(resolution: str | None, aspect_ratio: str | None, fmt: str = "png") -> bytes:
@@ -240,6 +253,8 @@ class FakeOpenRouter:
         model = body["model"]
         if model in CHAT_ONLY:
             return or_error(404, f"Model {model} is not available on the image API")
+        if (problem := self._image_api_problem(body)) is not None:
+            return or_error(400, problem, {"error_type": "invalid_request"})
         fmt = body.get("output_format", "png")
         picture_bytes = picture(body.get("resolution"), body.get("aspect_ratio"), fmt)
         n = body.get("n", 1)
@@ -254,6 +269,37 @@ class FakeOpenRouter:
             "cost": 0.04 * n,
         }
         return Answer(200, {"created": 1767225600, "data": data, "usage": usage})
+
+    def _image_api_problem(self, body: dict[str, Any]) -> str | None:
+        """The first documented rule of ``POST /images`` the body breaks (fact sheet §5.1), and
+        for a listed model any parameter its listing does not name (a missing key means
+        unsupported)."""
+        listed = {m["id"]: m for m in self.listing or ()}.get(body["model"])
+        if listed is not None:
+            named = set(listed.get("supported_parameters") or {}) | _ALWAYS_ALLOWED
+            if unnamed := sorted(set(body) - named):
+                return f"{unnamed[0]}: not supported by {body['model']}"
+        if not isinstance(body.get("prompt"), str) or not body["prompt"]:
+            return "prompt: required"
+        if "n" in body and not (isinstance(body["n"], int) and 1 <= body["n"] <= 10):
+            return "n: must be between 1 and 10"
+        if "aspect_ratio" in body and body["aspect_ratio"] not in IMAGE_API_RATIOS:
+            return "aspect_ratio: invalid enum value"
+        if "resolution" in body and body["resolution"] not in {"512", "1K", "2K", "4K"}:
+            return "resolution: invalid enum value"
+        fmt = body.get("output_format", "png")
+        if fmt not in {"png", "jpeg", "webp", "svg"}:
+            return "output_format: invalid enum value"
+        if body.get("background") == "transparent" and fmt not in {"png", "webp"}:
+            return "background: transparent needs png or webp"
+        references = body.get("input_references", [])
+        if not isinstance(references, list) or len(references) > 16:
+            return "input_references: at most 16"
+        for ref in references:
+            url = ref.get("image_url", {}).get("url", "") if isinstance(ref, dict) else ""
+            if ref.get("type") != "image_url" or not url.startswith(("https://", "data:image/")):
+                return "input_references: each must be an image_url with an https or data URL"
+        return None
 
     def _chat(self, body: dict[str, Any]) -> Answer:
         config = body.get("image_config") or {}

@@ -18,7 +18,15 @@ from adapters.png import solid_png
 from adapters.providers.gemini_provider import GeminiImageProvider, build_gemini_provider
 from adapters.providers.vertex_provider import VertexImageProvider, build_vertex_provider
 from domain.catalog import ModelSpec
-from domain.errors import AuthFailed, ContentBlocked, ModelNotFound, NoImage, RateLimited, UnsupportedOption
+from domain.errors import (
+    AuthFailed,
+    ContentBlocked,
+    ModelNotFound,
+    NoImage,
+    ProviderTimeout,
+    RateLimited,
+    UnsupportedOption,
+)
 from domain.images import ImageData
 from domain.normalized import ProviderRequest
 from domain.options import Operation, OutputFormat, SizeTier
@@ -559,3 +567,102 @@ async def test_gif_inputs_are_sent_as_png_parts() -> None:
     parts = content_parts(request)
     assert parts[1].inline_data.mime_type == "image/png"
     assert parts[1].inline_data.data.startswith(b"\x89PNG")
+
+
+async def test_a_504_deadline_exceeded_is_a_timeout(gemini, vertex, fake) -> None:
+    for provider in (gemini, vertex):
+        fake.answer(error_answer(504, "DEADLINE_EXCEEDED", "Deadline expired before operation could complete."))
+        with pytest.raises(ProviderTimeout) as caught:
+            await provider.generate(call(spec(provider, "gemini-3.1-flash-image")))
+        assert caught.value.code == "timeout" and caught.value.retryable
+
+
+async def test_retired_models_point_to_a_replacement_the_location_serves(fake, service_account) -> None:
+    regional = VertexImageProvider(
+        "p1", location="us-central1", credentials_path=service_account, timeout_s=30, http_client=fake.client()
+    )
+    global_ = VertexImageProvider("p1", credentials_path=service_account, timeout_s=30, http_client=fake.client())
+    imagen = spec(regional, "imagen-4.0-generate-001")
+    assert imagen.replacement == "gemini-2.5-flash-image" and "VERTEX_LOCATION=global" in imagen.description
+    assert spec(global_, "imagen-4.0-generate-001").replacement == "gemini-3.1-flash-image"
+    # Every replacement the regional catalog names is one the regional endpoint serves, but for
+    # entries that are global-only themselves (or the regional model's own successor): those
+    # say what they need.
+    for entry in regional.catalog():
+        if entry.replacement and entry.model != "gemini-2.5-flash-image":
+            global_only = "needs VERTEX_LOCATION=global" in entry.description
+            assert global_only or not entry.replacement.startswith("gemini-3"), entry.model
+    # The vendor's 404 on a retired model names that replacement.
+    fake.answer(error_answer(404, "NOT_FOUND", "Publisher model imagen-4.0-generate-001 was not found."))
+    with pytest.raises(ModelNotFound) as caught:
+        await regional.generate(call(imagen))
+    assert caught.value.details["replacement"] == "gemini-2.5-flash-image"
+    assert "use gemini-2.5-flash-image instead" in caught.value.message
+    await regional.aclose()
+    await global_.aclose()
+
+
+async def test_an_unknown_id_of_a_known_line_is_pointed_to_its_current_model(gemini, fake) -> None:
+    from application.policy import PolicyLimits, plan_request
+    from domain.catalog import template_for, unknown_model_spec
+    from domain.images import ImageRequest
+
+    model = "gemini-3.1-flash-image-preview-11-2026"  # a dated preview the catalog never listed
+    unknown = unknown_model_spec("gemini", model, template_for(model, gemini.catalog()))
+    assert unknown.replacement == "gemini-3.1-flash-image"
+    plan = plan_request(ImageRequest(prompt="a kite"), unknown, PolicyLimits())
+    assert "closest catalogued model is gemini-3.1-flash-image" in plan.warnings[0].message
+    fake.answer(error_answer(404, "NOT_FOUND", f"models/{model} is not found for API version v1."))
+    with pytest.raises(ModelNotFound) as caught:
+        await gemini.generate(plan.calls[0])
+    assert caught.value.details["replacement"] == "gemini-3.1-flash-image"
+    assert "closest catalogued model is gemini-3.1-flash-image" in caught.value.message
+
+
+def test_every_preview_id_and_alias_is_catalogued_with_status_date_and_replacement() -> None:
+    from adapters.providers.google_catalog import gemini_catalog, vertex_catalog
+
+    gemini = {s.model: s for s in gemini_catalog()}
+    vertex = {s.model: s for s in vertex_catalog()}
+    for model in ("gemini-3.1-flash-image-preview", "gemini-3-pro-image-preview", "nano-banana-pro-preview",
+                  "gemini-2.5-flash-image-preview"):  # fmt: skip
+        entry = gemini[model]
+        assert entry.status.value == "retired" and entry.retired_on and entry.replacement, model
+    assert vertex["gemini-3.1-flash-image-preview"].retired_on.isoformat() == "2026-07-17"
+    assert vertex["gemini-3-pro-image-preview"].status.value == "legacy"
+    assert gemini["gemini-nano-banana-2.1"].status.value == "current"
+    assert next(iter(gemini)) == "gemini-3.1-flash-image"  # the default stays first
+
+
+@pytest.mark.parametrize(("variable", "version"), [(None, "v1"), ("v1beta", "v1beta")])
+async def test_the_gemini_api_version_is_a_setting(fake, output_root, variable, version) -> None:
+    extra = {"GOOGLE_GEMINI_API_VERSION": variable} if variable else {}
+    settings = make_settings(output_root, GEMINI_API_KEY=KEY, **extra)
+    provider = build_gemini_provider(settings, http_client=fake.client())
+    result = await provider.generate(call(spec(provider, "gemini-3.1-flash-image")))
+    assert fake.last.url == f"https://generativelanguage.googleapis.com/{version}/models/gemini-3.1-flash-image:generateContent"
+    assert fake.last.body["generationConfig"]["imageConfig"] == {"aspectRatio": "3:2", "imageSize": "1K"}
+    assert len(result.images) == 1
+    await provider.aclose()
+
+
+def test_a_malformed_gemini_api_version_is_refused_at_start(output_root) -> None:
+    with pytest.raises(ValueError, match="GOOGLE_GEMINI_API_VERSION"):
+        make_settings(output_root, GEMINI_API_KEY=KEY, GOOGLE_GEMINI_API_VERSION="../v1")
+
+
+async def test_an_inline_image_over_the_documented_limit_is_refused_before_the_call(gemini, fake) -> None:
+    from application.policy import PolicyLimits, plan_request
+    from domain.errors import InvalidRequest
+    from domain.images import ImageRequest
+
+    big = ImageData.from_bytes(solid_png(8, 8) + b"\0" * 7_000_000)  # a PNG padded past 7 MB
+    small = ImageData.from_bytes(solid_png(8, 8))
+    model = spec(gemini, "gemini-3.1-flash-image")
+    with pytest.raises(InvalidRequest) as caught:
+        plan_request(ImageRequest(prompt="x", images=(small, big)), model, PolicyLimits())
+    assert caught.value.details["option"] == "images[1]" and caught.value.details["limit"] == 7_000_000
+    assert "7 MB per inline image" in caught.value.message
+    plan = plan_request(ImageRequest(prompt="x", images=(small,)), model, PolicyLimits())
+    await gemini.edit(plan.calls[0])  # within the limit: sent
+    assert len(fake.seen) == 1

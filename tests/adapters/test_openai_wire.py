@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import sys
 import types
 
+import attrs
 import pytest
 from PIL import Image
 
@@ -513,3 +515,70 @@ def test_retired_entries_carry_a_date_and_a_replacement() -> None:
     assert dall_e_3.max_n == 1 and not dall_e_3.can_edit
     assert next(s for s in azure_catalog() if s.model == "dall-e-3").retired_on.isoformat() == "2026-03-04"
     assert all(OutputFormat.WEBP not in s.output_formats for s in azure_catalog())
+
+
+# -- flexible sizes: the exact ratio asked for, within the documented WxH rules -----------------
+
+_ODD_RATIOS = ("7:5", "1:3", "3:1", "2.39:1", "9:19.5", "17:10", "1:1")
+
+
+def _flexible_models(provider) -> list[str]:
+    return [s.model for s in provider.catalog() if s.flexible_sizes and s.status is not ModelStatus.RETIRED]
+
+
+@pytest.mark.parametrize("flavour", ["openai", "azure"])
+async def test_every_flexible_model_gets_the_exact_ratio_and_the_vendor_accepts_it(flavour: str) -> None:
+    fake = FakeImagesAPI(flavour=flavour)
+    provider = on_openai(fake) if flavour == "openai" else on_azure(fake)
+    models = _flexible_models(provider)
+    assert models and ("gpt-image-2.6-flare" in models) == (flavour == "openai")
+    for model in models:
+        for ratio in _ODD_RATIOS:
+            for tier in SizeTier:
+                request = planned(provider, model, aspect_ratio=ratio, size=tier)
+                await provider.generate(request)  # the fake answers 400 on any broken WxH rule
+                width, height = (int(x) for x in fake.last.body["size"].split("x"))
+                wide, high = (float(x) for x in ratio.split(":"))
+                # Exact up to the rounding of each edge to a multiple of 16 (a relative error of
+                # at most a step on each edge).
+                error = abs(math.log(width / height) - math.log(wide / high))
+                assert error <= 16 / width + 16 / height, (model, ratio, tier)
+
+
+def test_strict_refuses_on_a_flexible_model_only_what_the_vendor_would() -> None:
+    provider = on_openai(FakeImagesAPI())
+    exact = planned(provider, "gpt-image-2", aspect_ratio="7:5", size=SizeTier.M, strict=True)
+    assert (exact.width, exact.height) == (2272, 1616) and exact.aspect_ratio == "7:5"
+    with pytest.raises(errors.UnsupportedOption) as caught:
+        planned(provider, "gpt-image-2", aspect_ratio="4:1", strict=True)  # beyond 3:1
+    assert "nearest" in caught.value.message
+
+
+def test_sizes_the_sdk_calls_experimental_carry_a_warning_that_strict_lets_through() -> None:
+    provider = on_openai(FakeImagesAPI())
+    spec = next(s for s in provider.catalog() if s.model == "gpt-image-2.5-flare")
+    large = plan_request(ImageRequest(prompt="x", size=SizeTier.L, strict=True), spec, PolicyLimits())
+    (warning,) = large.warnings
+    assert warning.option == "size" and "experimental" in warning.message
+    medium = plan_request(ImageRequest(prompt="x", size=SizeTier.M, aspect_ratio="7:5"), spec, PolicyLimits())
+    assert medium.warnings == ()
+
+
+async def test_an_edit_on_a_flexible_model_keeps_its_input_shape_exactly() -> None:
+    fake = FakeImagesAPI()
+    provider = on_openai(fake)
+    shaped = attrs.evolve(picture(1000, 700), width=1000, height=700)  # as the input checks set it
+    request = planned(provider, "gpt-image-2", images=(shaped,))
+    assert request.aspect_ratio == "10:7"
+    await provider.edit(request)
+    width, height = (int(x) for x in fake.last.fields["size"].split("x"))
+    assert abs(math.log(width / height) - math.log(10 / 7)) <= 16 / width + 16 / height
+    # A fixed-size model still goes to its nearest ratio.
+    assert planned(provider, "gpt-image-1.5", images=(shaped,)).aspect_ratio == "3:2"
+
+
+async def test_a_429_without_retry_after_waits_for_the_later_of_the_two_reset_headers() -> None:
+    provider = on_openai(FakeImagesAPI().fail_next("rate_limited_tokens"))
+    with pytest.raises(errors.RateLimited) as caught:
+        await provider.generate(planned(provider, "gpt-image-1.5"))
+    assert caught.value.details["retry_after"] == 90.0  # tokens reset in 1m30s, requests in 120 ms

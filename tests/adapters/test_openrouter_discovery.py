@@ -91,6 +91,19 @@ async def test_listing_request_and_derived_specs(provider, fake) -> None:
     assert models[: len(provider.catalog())] == [s.model for s in provider.catalog()]
 
 
+def test_image_input_without_input_references_is_generate_only() -> None:
+    listed = {
+        "id": "acme/looks-at-images",
+        "architecture": {"input_modalities": ["text", "image"], "output_modalities": ["image"]},
+        "supported_parameters": {"aspect_ratio": {"type": "enum", "values": ["1:1"]}},
+    }
+    [model] = parse_listing({"data": [listed]})
+    assert model.spec.operations == frozenset({Operation.GENERATE}) and model.spec.max_input_images == 0
+    listed["supported_parameters"]["input_references"] = {"type": "range", "min": 0, "max": 2}
+    [model] = parse_listing({"data": [listed]})
+    assert model.spec.can_edit and model.spec.max_input_images == 2
+
+
 def test_listing_descriptors_of_every_kind() -> None:
     [model] = parse_listing(
         {

@@ -4,6 +4,7 @@ answer (images, usage, errors in and out of HTTP 200), against the wire-level fa
 from __future__ import annotations
 
 import base64
+import copy
 import logging
 
 import attrs
@@ -233,7 +234,7 @@ ERROR_CASES = [
     pytest.param(or_error(422, "Bad n"), "invalid_request", id="422"),
     pytest.param(or_error(500, "Internal"), "provider_unavailable", id="500"),
     pytest.param(or_error(503, "No provider", retry_after="3"), "provider_unavailable", id="503"),
-    pytest.param(or_error(524, "Edge timeout"), "provider_unavailable", id="524"),
+    pytest.param(or_error(524, "Edge timeout"), "timeout", id="524"),
     pytest.param(
         or_error(529, "Overloaded", {"error_type": "provider_overloaded"}), "provider_unavailable", id="529"
     ),
@@ -389,3 +390,27 @@ def _tiny_jpeg() -> str:
     out = BytesIO()
     Image.new("RGB", (8, 8), (10, 20, 30)).save(out, format="JPEG")
     return base64.b64encode(out.getvalue()).decode()
+
+
+async def test_discovered_models_get_input_references_only_when_listed(provider, fake) -> None:
+    from application.policy import PolicyLimits, plan_request
+    from domain.errors import UnsupportedOption
+    from domain.images import ImageRequest
+
+    specs = {s.model: s for s in await provider.models()}
+    image = ImageData.from_bytes(solid_png(8, 8))
+    edit = ImageRequest(prompt="make it blue", images=(image,))
+    with pytest.raises(UnsupportedOption):  # text-only listing: refused before any call
+        plan_request(edit, specs["bytedance-seed/seedream-4.5"], PolicyLimits())
+    plan = plan_request(edit, specs["sourceful/riverflow-v2"], PolicyLimits())
+    await provider.edit(plan.calls[0])  # the fake refuses any key the listing does not name
+    sent = fake.generation_requests()[-1].body
+    assert [r["type"] for r in sent["input_references"]] == ["image_url"]
+    assert sent["input_references"][0]["image_url"]["url"].startswith("data:image/png;base64,")
+    # A key the listing leaves out is refused by the vendor, as the fake shows.
+    fake.listing = copy.deepcopy(fake.listing)  # the default listing is shared by every test
+    fake.listing[1]["supported_parameters"].pop("aspect_ratio")
+    seedream = plan_request(ImageRequest(prompt="x"), specs["bytedance-seed/seedream-4.5"], PolicyLimits())
+    with pytest.raises(AppError) as refused:
+        await provider.generate(seedream.calls[0])
+    assert refused.value.code == "invalid_request" and "aspect_ratio" in refused.value.message

@@ -91,10 +91,12 @@ async def test_redis_going_away_is_a_coded_error_at_once(output_root: Path, redi
         # No password, host detail or driver text beyond the error's type leaks.
         assert "redis://" not in str(polled.value.error.data)
 
-        # A client that never asked for a task does not need Redis for its call.
+        # A blocking call needs Redis too (the cluster-wide cap): refused as fast, same code.
         async with PlainClient(client.transport) as plain:
-            blocking = await plain.call_tool("generate_image", CALL)
-        assert blocking.structured_content["ok"] is True
+            started = time.monotonic()
+            blocking = await plain.call_tool("generate_image", CALL, raise_on_error=False)
+        assert time.monotonic() - started < 10
+        assert blocking.structured_content["code"] == "backend_unavailable"
 
 
 async def test_an_instance_starts_without_redis_and_refuses_task_calls_at_once(output_root: Path) -> None:

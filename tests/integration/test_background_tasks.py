@@ -115,3 +115,26 @@ async def test_tasks_can_be_turned_off(output_root: Path) -> None:
     async with TaskClient(server) as client:
         with pytest.raises(ToolError, match="did not run as a task"):
             await call_tool_task(client, "generate_image", CALL | {"n": 1})
+
+
+async def test_tasks_wait_for_a_free_slot_where_blocking_calls_are_refused(output_root: Path) -> None:
+    # The worker takes all three at once; the cap lets one run (as a cluster-wide cap would).
+    settings = make_settings(
+        output_root,
+        IMAGE_GEN_MCP_MAX_IN_FLIGHT=1,
+        IMAGE_GEN_MCP_TASK_CONCURRENCY=3,
+        IMAGE_GEN_MCP_FAKE_LATENCY=0.3,
+        **FAST_POLL,
+    )
+    server = build_mcp_server(build_container(settings))
+    single = CALL | {"n": 1}
+    async with PlainClient(server) as plain:
+        blocking = await asyncio.gather(
+            *(plain.call_tool("generate_image", single, raise_on_error=False) for _ in range(3))
+        )
+    assert sorted(r.structured_content.get("code", "ok") for r in blocking) == ["ok", "overloaded", "overloaded"]
+    async with TaskClient(server) as client:
+        tasks = [await call_tool_task(client, "generate_image", single) for _ in range(3)]
+        await wait_for(tasks[2], lambda s: s.status_message == "Waiting for a free generation slot", 5)
+        results = await asyncio.gather(*(task.result() for task in tasks))
+    assert [r.structured_content["ok"] for r in results] == [True, True, True]

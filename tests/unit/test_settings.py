@@ -70,3 +70,40 @@ def test_keys_are_stripped_and_blank_keys_are_unset(monkeypatch: pytest.MonkeyPa
     assert settings.openai_api_key.get_secret_value() == "sk-abc123"
     assert settings.openrouter_api_key is None
     assert "sk-abc123" in settings.secrets()
+
+
+def test_redis_url_is_a_secret_with_its_password_masked_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMAGE_GEN_MCP_REDIS_URL", "rediss://app:p%40ss-0123456@redis.internal:6380/2")
+    settings = Settings(_env_file=None)
+    assert "p%40ss" not in repr(settings) and "redis.internal" not in repr(settings)
+    # The whole URL, the password as written and as decoded: a log line may quote any of them.
+    assert {"p%40ss-0123456", "p@ss-0123456"} <= set(settings.secrets())
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:6379", "127.0.0.1:6379", "unix:///tmp/r.sock"])
+def test_redis_url_must_be_redis_or_rediss(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    from pydantic import ValidationError
+
+    monkeypatch.setenv("IMAGE_GEN_MCP_REDIS_URL", url)
+    with pytest.raises(ValidationError, match="redis:// or rediss://"):
+        Settings(_env_file=None)
+
+
+def test_without_redis_the_cap_is_per_process(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from application.admission import InFlightLimit
+    from entrypoints.container import build_container
+
+    monkeypatch.setenv("IMAGE_GEN_MCP_OUTPUT_DIR", str(tmp_path))
+    container = build_container(Settings(_env_file=None))
+    assert container.shared_limits() is None and isinstance(container.in_flight(), InFlightLimit)
+
+
+def test_a_lease_must_outlive_a_renewal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    monkeypatch.setenv("IMAGE_GEN_MCP_REDIS_TIMEOUT", "2")
+    monkeypatch.setenv("IMAGE_GEN_MCP_LEASE_TTL", "5")
+    with pytest.raises(ValidationError, match="LEASE_TTL must be at least 3"):
+        Settings(_env_file=None)
+    monkeypatch.setenv("IMAGE_GEN_MCP_LEASE_TTL", "6")
+    assert Settings(_env_file=None).lease_s == 6
