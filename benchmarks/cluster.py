@@ -2,8 +2,9 @@
 
 Starts a `redis-server` on a free loopback port, then for each instance count given (default 2
 and 3) that many ``image-gen-mcp --transport http`` processes sharing it and one output folder,
-each with the fake vendor answering in ``--latency`` seconds and ``IMAGE_GEN_MCP_MAX_IN_FLIGHT``
-generations at once. It then makes ``--calls`` generations two ways:
+each with the fake vendor answering in ``--latency`` seconds, room for ``--cap``
+generations per instance in the cluster-wide cap, and a task worker taking as many. It then
+makes ``--calls`` generations two ways:
 
 * ``blocking``: plain ``tools/call`` spread round-robin over the instances, as many in flight
   as the instances together allow (a load balancer in front, clients that do not use tasks);
@@ -60,14 +61,17 @@ def redis_server() -> Iterator[str]:
 
 
 def start_instance(
-    port: int, output: Path, redis_url: str, args: argparse.Namespace
+    port: int, output: Path, redis_url: str, args: argparse.Namespace, count: int
 ) -> subprocess.Popen[bytes]:
     env = environ_without_server_settings()
     env.update(
         IMAGE_GEN_MCP_FAKE_PROVIDER="true",
         IMAGE_GEN_MCP_FAKE_LATENCY=str(args.latency),
         IMAGE_GEN_MCP_OUTPUT_DIR=str(output),
-        IMAGE_GEN_MCP_MAX_IN_FLIGHT=str(args.cap),
+        # With Redis the cap is cluster-wide: room for `cap` per instance; each instance's
+        # worker takes as many tasks.
+        IMAGE_GEN_MCP_MAX_IN_FLIGHT=str(args.cap * count),
+        IMAGE_GEN_MCP_TASK_CONCURRENCY=str(args.cap),
         IMAGE_GEN_MCP_REDIS_URL=redis_url,
         IMAGE_GEN_MCP_TASK_POLL_INTERVAL=str(args.poll),
         IMAGE_GEN_MCP_LOG_LEVEL="WARNING",
@@ -85,19 +89,24 @@ async def run_blocking(urls: list[str], args: argparse.Namespace) -> Counter[str
 
     outcomes: Counter[str] = Counter()
     slots = asyncio.Semaphore(args.cap * len(urls))
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(PlainClient(url, timeout=120)) for url in urls]
 
-    async def one(i: int) -> None:
-        async with slots, PlainClient(urls[i % len(urls)], timeout=120) as client:
-            result = await client.call_tool("generate_image", CALL, raise_on_error=False)
-        outcomes["ok" if not result.is_error else result.structured_content.get("code", "error")] += 1
+        async def one(i: int) -> None:
+            async with slots:
+                client = clients[i % len(clients)]
+                result = await client.call_tool("generate_image", CALL, raise_on_error=False)
+            outcomes["ok" if not result.is_error else result.structured_content.get("code", "error")] += 1
 
-    await asyncio.gather(*(one(i) for i in range(args.calls)))
+        await asyncio.gather(*(one(i) for i in range(args.calls)))
     return outcomes
 
 
 async def run_tasks(urls: list[str], args: argparse.Namespace) -> Counter[str]:
     from fastmcp import Client
-    from fastmcp_tasks import ToolTask, call_tool_task
+    from fastmcp_tasks import ToolTask
+    from fastmcp_tasks.client_models import ClientCreateTaskResult
+    from mcp.shared.exceptions import MCPError
 
     outcomes: Counter[str] = Counter()
     async with contextlib.AsyncExitStack() as stack:
@@ -105,10 +114,20 @@ async def run_tasks(urls: list[str], args: argparse.Namespace) -> Counter[str]:
 
         async def one(i: int) -> None:
             starter, poller = clients[i % len(clients)], clients[(i + 1) % len(clients)]
-            task = await call_tool_task(starter, "generate_image", CALL, raise_on_error=False)
+            created = await starter.session.call_tool(
+                name="generate_image", arguments=CALL, allow_claimed=True
+            )
+            if not isinstance(created, ClientCreateTaskResult):  # refused before a task existed
+                outcomes[(created.structured_content or {}).get("code", "error")] += 1
+                return
             # Polled on the next instance: whichever instance ran it, the result is in Redis.
-            handle = ToolTask(poller, "generate_image", task.create_result, raise_on_error=False)
-            result = await handle.result()
+            handle = ToolTask(poller, "generate_image", created, raise_on_error=False)
+            try:
+                result = await handle.result()
+            except MCPError as exc:  # a poll refused: count its code and why
+                data = exc.error.data or {}
+                outcomes[f"poll {data.get('code')} ({data.get('details', {}).get('reason')})"] += 1
+                return
             code = (result.structured_content or {}).get("code", "error")
             outcomes["ok" if not result.is_error else code] += 1
 
@@ -120,7 +139,7 @@ async def measure(count: int, redis_url: str, args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as folder:
         output = Path(folder)
         ports = [free_port() for _ in range(count)]
-        servers = [start_instance(port, output, redis_url, args) for port in ports]
+        servers = [start_instance(port, output, redis_url, args, count) for port in ports]
         try:
             for port, server in zip(ports, servers, strict=True):
                 await wait_ready(f"http://127.0.0.1:{port}", server, limit_s=60)
@@ -146,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--latency", type=float, default=1.0, help="fake vendor answer time (s)")
-    parser.add_argument("--cap", type=int, default=16, help="IMAGE_GEN_MCP_MAX_IN_FLIGHT per instance")
+    parser.add_argument("--cap", type=int, default=16, help="generations at once per instance")
     parser.add_argument("--poll", type=float, default=0.5, help="task poll interval (s)")
     parser.add_argument("--instances", type=int, nargs="+", default=[2, 3])
     args = parser.parse_args(argv)

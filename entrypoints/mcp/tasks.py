@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from entrypoints.mcp.task_extension import ImageTasks
 
 
+CONNECT_FLOOR_S = 5.0
+MAX_CONNECTIONS = 1000
+
+
 def task_config(settings: Settings) -> TaskConfig:
     """How the image tools take part in tasks: optional (the client decides) or not at all."""
     if not settings.tasks_enabled:
@@ -43,8 +47,14 @@ def docket_url(settings: Settings, shared: bool = True) -> str:
     parts = urlsplit(settings.redis_url.get_secret_value())
     query = dict(parse_qsl(parts.query))
     # A Redis that does not answer the TCP handshake (a dropped route, a firewall) must fail a
-    # call in a second, not hang it: redis-py waits forever unless told otherwise.
-    query.setdefault("socket_connect_timeout", str(settings.redis_timeout_s))
+    # call in seconds, not hang it: redis-py waits forever unless told otherwise. Not below
+    # CONNECT_FLOOR_S: a burst of task calls opens many connections at once, and on a busy event
+    # loop a 1 s budget ran out on a healthy loopback Redis (benchmarks/cluster.py, 200 calls).
+    timeout = max(settings.redis_timeout_s, CONNECT_FLOOR_S)
+    query.setdefault("socket_connect_timeout", f"{timeout:g}")
+    # redis-py's pool refuses (MaxConnectionsError) past 100 connections, and a burst of task
+    # calls and polls on one instance went past that (200 calls, benchmarks/cluster.py).
+    query.setdefault("max_connections", str(MAX_CONNECTIONS))
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 

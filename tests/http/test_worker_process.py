@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 REDELIVERY_S = 2.0
 
 
-def worker_env(output_root: Path, redis_url: str, latency: float) -> dict[str, str]:
+def worker_env(output_root: Path, redis_url: str, latency: float, max_in_flight: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IMAGE_GEN_MCP_")}
     env.update(
         IMAGE_GEN_MCP_REDIS_URL=redis_url,
@@ -30,17 +30,20 @@ def worker_env(output_root: Path, redis_url: str, latency: float) -> dict[str, s
         IMAGE_GEN_MCP_FAKE_LATENCY=str(latency),
         IMAGE_GEN_MCP_HEARTBEAT="0.05",
         IMAGE_GEN_MCP_TASK_REDELIVERY=str(REDELIVERY_S),
+        IMAGE_GEN_MCP_MAX_IN_FLIGHT=str(max_in_flight),
     )
     return env
 
 
 @contextmanager
-def worker(output_root: Path, redis_url: str, latency: float) -> Iterator[subprocess.Popen[bytes]]:
+def worker(
+    output_root: Path, redis_url: str, latency: float, max_in_flight: int = 16
+) -> Iterator[subprocess.Popen[bytes]]:
     """The `image-gen-mcp worker` console script, stopped at the end."""
     process = subprocess.Popen(  # noqa: S603 - our own argv
         [str(Path(sys.executable).parent / "image-gen-mcp"), "worker"],
         cwd=REPO,
-        env=worker_env(output_root, redis_url, latency),
+        env=worker_env(output_root, redis_url, latency, max_in_flight),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

@@ -21,7 +21,7 @@ def test_without_redis_each_server_gets_a_memory_backend_of_its_own(output_root:
 def test_a_redis_url_gets_a_connect_timeout_and_keeps_its_own_options(output_root: Path) -> None:
     url = docket_url(make_settings(output_root, IMAGE_GEN_MCP_REDIS_URL="redis://:pw@10.0.0.5:6380/2?ssl_cert_reqs=none"))
     assert url.startswith("redis://:pw@10.0.0.5:6380/2?")
-    assert "ssl_cert_reqs=none" in url and "socket_connect_timeout=1.0" in url
+    assert "ssl_cert_reqs=none" in url and "socket_connect_timeout=5" in url and "max_connections=1000" in url
 
 
 def test_the_redis_password_is_a_secret(output_root: Path) -> None:
