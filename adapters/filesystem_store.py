@@ -5,15 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import hashlib
-import json
 import os
-import re
-import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from attrs import evolve
 
 from adapters.safe_paths import (
     UnsafePath,
@@ -24,13 +21,19 @@ from adapters.safe_paths import (
     relative_parts,
     walk,
 )
+from adapters.store_records import (
+    IMAGE_ID,
+    image_name,
+    new_record,
+    record_from_json,
+    record_json,
+    requested_directory,
+)
 from application.ports import ImageStore
 from domain.errors import ImageNotFound, InvalidRequest, StorageFailed
 from domain.images import GeneratedImage, StoredImage
-from domain.media import extension_for, sniff_media_type
 from domain.tenants import UNNAMED, checked_tenant
 
-_ID = re.compile(r"^[0-9a-f]{32}$")
 _INDEX = (".image-gen-mcp", "index")
 TENANTS = "tenants"
 # First folder names a ``directory`` may not start with: the index, and the tenants' folders
@@ -108,16 +111,9 @@ class FilesystemImageStore(ImageStore):
 
     def _target_parts(self, directory: str | None) -> tuple[str, ...]:
         """``directory`` as folder names below the tenant's space; refuses what leaves it."""
-        if not directory:
+        requested = requested_directory(directory)
+        if requested is None:
             return ()
-        if "\x00" in directory or len(directory) > 1024:
-            raise InvalidRequest("directory is not a valid path.", option="directory")
-        requested = Path(directory).expanduser()
-        if ".." in requested.parts:
-            raise InvalidRequest(
-                "directory must not contain '..'; give a folder inside the output root.",
-                option="directory",
-            )
         parts = self._parts_inside(str(requested)) if requested.is_absolute() else _parts(str(requested))
         if parts is None:
             raise InvalidRequest(
@@ -149,22 +145,10 @@ class FilesystemImageStore(ImageStore):
 
     def _save(self, image: GeneratedImage, directory: str | None, metadata: dict[str, Any]) -> StoredImage:
         parts = self._target_parts(directory)
-        media_type = sniff_media_type(image.data) or image.media_type
-        image_id = uuid.uuid4().hex
-        created = datetime.now(UTC)
-        name = f"{created:%Y%m%d-%H%M%S}-{image_id[:8]}.{extension_for(media_type)}"
-        record = StoredImage(
-            id=image_id,
-            media_type=media_type,
-            width=image.width,
-            height=image.height,
-            byte_size=len(image.data),
-            sha256=hashlib.sha256(image.data).hexdigest(),
-            created_at=created,
-            path=str(self._space_paths()[1].joinpath(*parts, name)),
-            metadata=metadata,
-        )
-        sidecar = _record_json(record)
+        record = new_record(image, metadata)
+        image_id, name = record.id, image_name(record, id_chars=8)
+        record = evolve(record, path=str(self._space_paths()[1].joinpath(*parts, name)))
+        sidecar = record_json(record)
         with contextlib.ExitStack() as stack:
             top = self._open_root(stack)
             target = -1
@@ -191,7 +175,7 @@ class FilesystemImageStore(ImageStore):
         return record
 
     def _get(self, image_id: str) -> tuple[StoredImage, bytes]:
-        if not _ID.match(image_id):
+        if not IMAGE_ID.match(image_id):
             raise ImageNotFound(f"No stored image has id {image_id[:64]!r}.")
         try:
             with (
@@ -199,7 +183,7 @@ class FilesystemImageStore(ImageStore):
                 walk(top, self._space) as space,
                 walk(space, _INDEX) as index,
             ):
-                record = _record_from_json(read_file(index, f"{image_id}.json", _MAX_RECORD))
+                record, _ = record_from_json(read_file(index, f"{image_id}.json", _MAX_RECORD))
                 parts = self._parts_inside(record.path or "")
                 if record.id != image_id or not parts or (not self._space and parts[0] in _RESERVED):
                     raise KeyError(image_id)  # a record that points elsewhere is not this tenant's
@@ -215,7 +199,7 @@ class FilesystemImageStore(ImageStore):
                 top = stack.enter_context(open_top(str(self.root)))
                 space = stack.enter_context(walk(top, self._space))
                 index = stack.enter_context(walk(space, _INDEX))
-                names = [n for n in os.listdir(index) if n.endswith(".json") and _ID.match(n[:-5])]
+                names = [n for n in os.listdir(index) if n.endswith(".json") and IMAGE_ID.match(n[:-5])]
             except OSError:
                 return []  # nothing saved yet (or the index is not a plain folder)
             dated = []
@@ -224,7 +208,7 @@ class FilesystemImageStore(ImageStore):
                     dated.append((os.stat(entry, dir_fd=index, follow_symlinks=False).st_mtime_ns, entry))
             for _, entry in sorted(dated, reverse=True)[: max(0, limit)]:
                 try:
-                    records.append(_record_from_json(read_file(index, entry, _MAX_RECORD)))
+                    records.append(record_from_json(read_file(index, entry, _MAX_RECORD))[0])
                 except (OSError, ValueError, KeyError, TypeError):
                     continue  # a record removed by hand is simply not listed
         return records
@@ -241,37 +225,4 @@ def _through_a_file() -> InvalidRequest:
     return InvalidRequest(
         "directory runs through an existing file or a symlink; choose another folder name.",
         option="directory",
-    )
-
-
-def _record_json(record: StoredImage) -> bytes:
-    return json.dumps(
-        {
-            "id": record.id,
-            "media_type": record.media_type,
-            "width": record.width,
-            "height": record.height,
-            "byte_size": record.byte_size,
-            "sha256": record.sha256,
-            "created_at": record.created_at.isoformat(),
-            "path": record.path,
-            "metadata": record.metadata,
-        },
-        indent=2,
-        default=str,
-    ).encode()
-
-
-def _record_from_json(raw: bytes) -> StoredImage:
-    data = json.loads(raw)
-    return StoredImage(
-        id=data["id"],
-        media_type=data["media_type"],
-        width=int(data["width"]),
-        height=int(data["height"]),
-        byte_size=int(data["byte_size"]),
-        sha256=data["sha256"],
-        created_at=datetime.fromisoformat(data["created_at"]),
-        path=data.get("path"),
-        metadata=data.get("metadata") or {},
     )

@@ -7,8 +7,11 @@ The rules, checked for the first request and again for every redirect hop:
   (local files are a separate, folder-based opt-in: ``IMAGE_GEN_MCP_LOCAL_INPUT_DIR``).
 * The host name is resolved once and *every* address it resolves to must be public unicast:
   loopback, private, link-local (cloud metadata included), carrier-grade NAT, multicast,
-  reserved and unspecified addresses are refused, and so are IPv6 forms that embed such an
-  IPv4 address (mapped, compatible, 6to4, NAT64) and Teredo. An allow-listed host may resolve
+  reserved and unspecified addresses are refused. Every IPv6 form that embeds an IPv4 address
+  (mapped ``::ffff:0:0/96``, translated ``::ffff:0:0:0/96``, compatible ``::/96``, 6to4,
+  NAT64 ``64:ff9b::/96`` and ``64:ff9b:1::/48``, Teredo, ISATAP) is judged by the embedded
+  address; the tunnelling ranges among them stay refused even when it is public, since the
+  relay that would carry the packets is not ours to judge. An allow-listed ``host[:port]`` may resolve
   to private or loopback addresses (that is what the allow-list is for: an internal image
   server); multicast and unspecified addresses stay refused even then.
 * The connection goes to the address that was checked: the URL's host is replaced by that
@@ -75,18 +78,25 @@ _BLOCKED: tuple[tuple[str, tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, 
 )
 # Still refused for allow-listed hosts: there is no sensible image server there.
 _NEVER = frozenset({"unspecified", "multicast"})
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+# Ranges whose low 32 bits are an IPv4 address: NAT64 (well-known and local-use, RFC 6052 /
+# 8215), SIIT's IPv4-translated ::ffff:0:a.b.c.d (RFC 2765), and the deprecated compatible ::/96.
+_LOW32 = _nets("64:ff9b::/96", "64:ff9b:1::/48", "::ffff:0:0:0/96", "::/96")
+_ISATAP_IID = (0x00005EFE, 0x02005EFE)  # interface id ...:0:5efe:a.b.c.d (RFC 5214)
 
 
 def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 address stands for (mapped, NAT64, 6to4, compatible)."""
+    """The IPv4 address an IPv6 address stands for, or None when it embeds none."""
     if address.ipv4_mapped is not None:
         return address.ipv4_mapped
     if address.sixtofour is not None:
         return address.sixtofour
-    if address in _NAT64 or (address in _IPV4_COMPATIBLE and int(address) > 1):
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.teredo is not None:
+        return address.teredo[1]  # the client; the server half is a public relay
+    low = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if any(address in net for net in _LOW32) and int(address) > 1:
+        return low
+    if (int(address) >> 32) & 0xFFFFFFFF in _ISATAP_IID:
+        return low
     return None
 
 
@@ -97,7 +107,11 @@ def blocked_reason(address: IPAddress) -> str | None:
             return "link-local"
         embedded = _embedded_ipv4(address)
         if embedded is not None:
-            return blocked_reason(embedded)
+            # The embedded address decides first; a public one still has to pass the IPv6
+            # checks below (Teredo, local-use NAT64 and the translated range are not global).
+            reason = blocked_reason(embedded)
+            if reason is not None or address.ipv4_mapped or address.sixtofour or address in _LOW32[0]:
+                return reason
     for reason, networks in _BLOCKED:
         if any(address in net for net in networks if net.version == address.version):
             return reason
@@ -109,8 +123,10 @@ def blocked_reason(address: IPAddress) -> str | None:
 class SafeUrlFetcher:
     """Async callable: ``await fetcher(url, field)`` returns the body bytes of an image URL.
 
-    ``allowed_hosts`` (comma-separated host names or IP literals, matched exactly and
-    case-insensitively) may be fetched over plain http and may resolve to private addresses.
+    ``allowed_hosts`` (comma-separated ``host`` or ``host:port`` entries, IPv6 literals in
+    brackets, matched exactly and case-insensitively) may be fetched over plain http and may
+    resolve to private addresses. A bare ``host`` allows only the scheme's default port (443
+    for https, 80 for http): allowing an internal name must not open every service on it.
     ``transport`` replaces the network, for tests. Call :meth:`aclose` on shutdown.
     """
 
@@ -127,7 +143,7 @@ class SafeUrlFetcher:
         self.max_bytes = max_bytes
         self.max_redirects = max_redirects
         self.allowed_hosts = frozenset(
-            h.strip().lower().strip("[]").rstrip(".") for h in (allowed_hosts or "").split(",") if h.strip()
+            _host_port(entry) for entry in (allowed_hosts or "").split(",") if entry.strip()
         )
         self._transport = transport
         self._client: httpx2.AsyncClient | None = None
@@ -210,7 +226,10 @@ class SafeUrlFetcher:
         """Refuse the scheme or host, resolve the name once, check every address."""
         scheme = url.scheme.lower()
         host = url.raw_host.decode("ascii").lower().rstrip(".")
-        allowed = host.strip("[]") in self.allowed_hosts
+        port = url.port or (443 if scheme == "https" else 80)
+        bare = host.strip("[]")
+        default = port == (443 if scheme == "https" else 80)
+        allowed = (bare, port) in self.allowed_hosts or (default and (bare, None) in self.allowed_hosts)
         if scheme not in ("https", "http") or (scheme == "http" and not allowed):
             hint = "" if scheme in ("http", "https") else " (local files and other schemes are not fetched)"
             raise self._refuse(field, f"only https URLs are fetched{hint}", "scheme")
@@ -218,7 +237,6 @@ class SafeUrlFetcher:
             raise self._refuse(field, "the URL has no host", "url")
         if url.userinfo:
             raise self._refuse(field, "URLs with a user name or password are not fetched", "url")
-        port = url.port or (443 if scheme == "https" else 80)
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(
                 host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
@@ -250,7 +268,7 @@ class SafeUrlFetcher:
                 sent = media_type[:60] or "no media type"
                 raise self._refuse(field, f"the server sent {sent}, not an image", "content_type")
         length = response.headers.get("content-length")
-        if length is not None and length.strip().isdigit() and int(length) > self.max_bytes:
+        if length is not None and _ascii_digits(length.strip()) and int(length) > self.max_bytes:
             raise self._refuse(field, f"the image is larger than {self.max_bytes} bytes", "too_large")
 
     async def _read_capped(self, response: httpx2.Response, field: str) -> bytes:
@@ -286,6 +304,27 @@ class SafeUrlFetcher:
     @staticmethod
     def _refuse(field: str, reason: str, code: str, **details: Any) -> InvalidRequest:
         return InvalidRequest(f"could not fetch {field}: {reason}.", option=field, reason=code, **details)
+
+
+def _host_port(entry: str) -> tuple[str, int | None]:
+    """``host``, ``host:port``, ``[v6]`` or ``[v6]:port`` -> (host, port or None); a bare IPv6
+    literal (several colons, no brackets) has no port."""
+    text = entry.strip().lower()
+    host, port = text, None
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        if rest.startswith(":") and _ascii_digits(rest[1:]):
+            port = int(rest[1:])
+    elif text.count(":") == 1:
+        name, _, digits = text.partition(":")
+        if _ascii_digits(digits):
+            host, port = name, int(digits)
+    return host.rstrip("."), port
+
+
+def _ascii_digits(text: str) -> bool:
+    # str.isdigit() is true for "²" or "٣", which int() then refuses or reads as a number.
+    return text.isascii() and text.isdigit()
 
 
 def _bracketed(host: str) -> str:

@@ -1,31 +1,20 @@
-"""A cap on generations in flight: excess calls are refused at once instead of piling up."""
+"""A cap on generations in flight: excess calls are refused at once instead of piling up.
+
+The cap is taken before a call reads its input images, so a burst of heavy edit calls is
+refused before any of them decodes anything."""
 
 from __future__ import annotations
 
-from abc import abstractmethod
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Protocol
+from contextlib import asynccontextmanager
 
+from application.ports import AdmissionControl
 from domain.errors import Overloaded
 
 
-class AdmissionControl(Protocol):
-    """Decides whether one more generation may run now.
-
-    ``slot()`` is an async context manager held for the whole call (vendor and store). Entering
-    it raises ``Overloaded`` when the cap is reached, or ``BackendUnavailable`` when a shared
-    cap cannot be consulted; it never waits for a slot to free up. Leaving it gives the slot
-    back, whether the call succeeded, failed or was cancelled.
-    """
-
-    @abstractmethod
-    def slot(self) -> AbstractAsyncContextManager[None]:
-        """Hold one slot for the duration of the ``async with`` block."""
-
-
 class InFlightLimit(AdmissionControl):
-    """Counts running generations; ``slot()`` raises Overloaded when all are taken."""
+    """Counts running generations in this process; ``slot()`` raises Overloaded when all are
+    taken. (Single event loop: the check and the increment cannot interleave.)"""
 
     def __init__(self, limit: int, retry_after: float = 5.0) -> None:
         self.limit = limit

@@ -8,15 +8,16 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import attrs
 from attrs import field, frozen
 
-from application.admission import AdmissionControl, InFlightLimit
+from application.admission import InFlightLimit
 from application.policy import Plan, PolicyLimits, plan_request
-from application.ports import ImageProvider, ImageStore
+from application.ports import AdmissionControl, ImageProvider, ImageStore
 from application.retry import RetryPolicy
 from application.routing import ProviderRegistry
-from domain.errors import AppError, InvalidRequest
-from domain.images import GeneratedImage, ImageRequest, ProviderResult, StoredImage, Usage
+from domain.errors import AppError, InputTimeout, InvalidRequest
+from domain.images import GeneratedImage, ImageData, ImageRequest, ProviderResult, StoredImage, Usage
 from domain.normalized import KnobWarning, ProviderRequest
 from domain.options import Operation
 
@@ -26,6 +27,9 @@ Progress = Callable[[float, float | None, str], Awaitable[None]]
 # Called once the vendor has answered, with every image and what the vendor used, before they
 # are saved: lets the caller start its own work on them (previews) while the store writes.
 ImagesReady = Callable[[Sequence[GeneratedImage], Mapping[str, Any]], None]
+# Reads, fetches and checks an edit's input images (and mask); called only once the call has
+# been admitted, under the input deadline.
+InputLoader = Callable[[], Awaitable[tuple[tuple[ImageData, ...], ImageData | None]]]
 _SUMMED = frozenset({"cost"})
 
 
@@ -70,16 +74,27 @@ class CreateImages:
     retry: RetryPolicy = field(factory=RetryPolicy)
     in_flight: AdmissionControl = field(factory=lambda: InFlightLimit(16))
     heartbeat_s: float = 5.0
+    input_timeout_s: float = 60.0
 
     async def __call__(
-        self, request: ImageRequest, progress: Progress | None = None, on_images: ImagesReady | None = None
+        self,
+        request: ImageRequest,
+        progress: Progress | None = None,
+        on_images: ImagesReady | None = None,
+        inputs: InputLoader | None = None,
     ) -> ImageOutcome:
+        """``inputs``, when given, loads the edit's images after admission: the in-flight cap
+        and the input deadline then bound decoding and fetching too, not only the vendor call."""
         report = progress or _no_progress
-        operation = Operation.EDIT if request.is_edit else Operation.GENERATE
+        operation = Operation.EDIT if request.is_edit or inputs is not None else Operation.GENERATE
         route = await self.registry.route(request.provider, request.model, operation)
-        plan = plan_request(request, route.spec, self.limits)
+        if inputs is None:
+            plan_request(request, route.spec, self.limits)  # refuse bad options before admission
         await self.store.check_directory(request.directory)
         async with self.in_flight.slot():
+            if inputs is not None:
+                request = await self._with_inputs(request, inputs)
+            plan = plan_request(request, route.spec, self.limits)
             total = float(plan.total_images + 1)
             await report(0, total, f"Calling {route.spec.provider}/{route.spec.model}")
             results, failures = await self._call_vendor(route.provider, plan, report, total)
@@ -106,6 +121,19 @@ class CreateImages:
             chosen_by_default=route.chosen_by_default,
             failures=tuple(failures),
         )
+
+    async def _with_inputs(self, request: ImageRequest, inputs: InputLoader) -> ImageRequest:
+        try:
+            async with asyncio.timeout(self.input_timeout_s):
+                images, mask = await inputs()
+        except TimeoutError:
+            raise InputTimeout(
+                f"Reading and checking the input images took longer than {self.input_timeout_s:g} s.",
+                timeout_s=self.input_timeout_s,
+            ) from None
+        if not images:
+            raise InvalidRequest("edit_image needs at least one image.", option="images")
+        return attrs.evolve(request, images=images, mask=mask)
 
     async def _call_vendor(
         self, provider: ImageProvider, plan: Plan, report: Progress, total: float
@@ -259,13 +287,19 @@ class GenerateImage:
 
 @frozen
 class EditImage:
-    """Edit one or more input images (optionally with a mask) following the prompt."""
+    """Edit one or more input images (optionally with a mask) following the prompt. The
+    images come decoded in ``request`` or, better, as an ``inputs`` loader that runs only once
+    the call is admitted."""
 
     run: CreateImages
 
     async def __call__(
-        self, request: ImageRequest, progress: Progress | None = None, on_images: ImagesReady | None = None
+        self,
+        request: ImageRequest,
+        progress: Progress | None = None,
+        on_images: ImagesReady | None = None,
+        inputs: InputLoader | None = None,
     ) -> ImageOutcome:
-        if not request.images:
+        if not request.images and inputs is None:
             raise InvalidRequest("edit_image needs at least one image.", option="images")
-        return await self.run(request, progress, on_images)
+        return await self.run(request, progress, on_images, inputs)

@@ -1,9 +1,10 @@
-"""The two ports the core depends on. Adapters and fakes subclass them explicitly."""
+"""The ports the core depends on. Adapters and fakes subclass them explicitly."""
 
 from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from domain.catalog import ModelSpec
@@ -96,3 +97,18 @@ class ImageStore(Protocol):
     @abstractmethod
     async def list_recent(self, limit: int = 20) -> list[StoredImage]:
         """Newest first."""
+
+
+class AdmissionControl(Protocol):
+    """Admits a call before it costs anything (input decoding, fetching, vendor calls).
+
+    ``slot()`` is an async context manager held for the whole call (inputs, vendor and store):
+    entering it either admits the call or raises :class:`domain.errors.Overloaded` at once
+    (never queues), or ``BackendUnavailable`` when a shared cap cannot be consulted; leaving it
+    gives the place back, whether the call succeeded, failed or was cancelled. Kept this small
+    so that a cluster-wide cap (leases in Redis) replaces the in-process one without touching
+    the use cases.
+    """
+
+    @abstractmethod
+    def slot(self) -> AbstractAsyncContextManager[None]: ...

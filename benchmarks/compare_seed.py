@@ -1,7 +1,10 @@
-"""Side by side with the older ``image-gen-mcp`` 1.4.0, both spawned over stdio.
+"""Side by side with the older ``image-gen-mcp`` 1.4.0 and the floor server, all spawned over stdio.
 
-Both servers run their real OpenAI path against the same loopback vendor (``fake_openai``),
-driven by the same raw JSON-RPC client (``stdio_client``):
+Every server runs its real OpenAI path against a loopback vendor (``fake_openai``) answering
+with the same image, driven by the same raw JSON-RPC client (``stdio_client``). The floor
+(``floor_server.py``) makes the same call, writes the file and returns a link: what the machine,
+protocol and client cost by themselves. Per call and concurrency are measured on each image
+(``--images``: photo-like and high-detail), the servers taking turns so that load hits all alike:
 
 * cold start: spawn → tools/list answered (legacy handshake; 1.4.0 predates 2026-07-28), on a
   later start and on the first start of a configuration (empty listing cache), and spawn → the
@@ -18,7 +21,8 @@ server's figures are printed. Never run by the test suite.
 
 Usage::
 
-    uv run python benchmarks/compare_seed.py [--with-seed] [--runs 7] [--calls 20] [--json]
+    uv run python benchmarks/compare_seed.py [--with-seed] [--runs 7] [--calls 20] [--repeats 3]
+        [--images photo detailed] [--no-floor] [--json]
 """
 
 from __future__ import annotations
@@ -26,21 +30,25 @@ from __future__ import annotations
 import argparse
 import glob
 import json
+import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from cold_start import DEFAULT_COMMAND, interleaved
+from bench_images import IMAGES
+from cold_start import DEFAULT_COMMAND, REPO, interleaved
 from fake_openai import FakeOpenAI
 from harness import summarize
 from stdio_client import StdioSession, clean_env
 
+HERE = Path(__file__).resolve().parent
 SEED_VENV = Path("/tmp/seedvenv")  # noqa: S108 -- the fixed, documented place for the older package
 SEED_REQUIREMENTS = ["image-gen-mcp==1.4.0", "fastmcp<2.14"]
 
@@ -104,10 +112,13 @@ def _checked(line: str) -> str:
 
 
 @contextmanager
-def _session(command: list[str], latency: float) -> Iterator[tuple[StdioSession, Path]]:
-    """A server spawned against a loopback OpenAI vendor answering after ``latency`` seconds,
-    its session opened; and the temporary folder it works in."""
-    with FakeOpenAI(latency=latency) as vendor, tempfile.TemporaryDirectory(prefix="seed-compare-") as tmp:
+def _session(command: list[str], latency: float, image: str) -> Iterator[tuple[StdioSession, Path]]:
+    """A server spawned against its own loopback OpenAI vendor answering ``image`` after
+    ``latency`` seconds, its session opened; and the temporary folder it works in."""
+    with (
+        FakeOpenAI(latency=latency, image=image) as vendor,
+        tempfile.TemporaryDirectory(prefix="seed-compare-") as tmp,
+    ):
         env = clean_env(
             OPENAI_API_KEY="sk-bench", OPENAI_BASE_URL=vendor.base_url,
             IMAGE_GEN_MCP_OUTPUT_DIR=str(Path(tmp) / "out"), TMPDIR=tmp,
@@ -117,92 +128,184 @@ def _session(command: list[str], latency: float) -> Iterator[tuple[StdioSession,
             yield session, Path(tmp)
 
 
-def per_call_and_size(server: str, command: list[str], calls: int) -> dict[str, Any]:
-    with _session(command, latency=0.0) as (session, tmp):
-        square = _arguments(server, "square", "a lighthouse at dusk", tmp / "images")
-        for _ in range(3):
-            _checked(session.call("generate_image", square))
-        samples, size_1024 = [], 0
-        for _ in range(calls):
-            start = time.perf_counter()
-            size_1024 = len(_checked(session.call("generate_image", square)))
-            samples.append(time.perf_counter() - start)
-        wide = _arguments(server, "landscape", "a harbour at dawn", tmp / "images")
-        size_1536 = len(_checked(session.call("generate_image", wide)))
+@contextmanager
+def _sessions(
+    commands: dict[str, list[str]], latency: float, image: str
+) -> Iterator[dict[str, tuple[StdioSession, Path]]]:
+    """Every server spawned at once, so that their calls can be taken in turns."""
+    with ExitStack() as stack:
+        yield {name: stack.enter_context(_session(cmd, latency, image)) for name, cmd in commands.items()}
+
+
+def _rotated(sessions: dict[str, Any], turn: int) -> list[tuple[str, Any]]:
+    """The servers in turns, each turn starting one further on: none always goes first, right
+    after a pause, or always right after the same other one."""
+    items = list(sessions.items())
+    shift = turn % len(items)
+    return items[shift:] + items[:shift]
+
+
+def per_call_and_size(commands: dict[str, list[str]], image: str, calls: int) -> dict[str, dict[str, Any]]:
+    """Sequential 1024² calls, the servers in turns (a load spike hits all of them alike); the
+    result sizes of one 1024² and one 1536×1024 call."""
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    cpu: dict[str, float] = dict.fromkeys(commands, 0.0)
+    sizes: dict[str, dict[str, int]] = {name: {} for name in commands}
+    with _sessions(commands, 0.0, image) as sessions:
+        for name, (session, tmp) in sessions.items():
+            for _ in range(3):
+                _checked(session.call("generate_image", _arguments(name, "square", "warm-up", tmp / "i")))
+        for turn in range(calls):
+            for name, (session, tmp) in _rotated(sessions, turn):
+                square = _arguments(name, "square", "a lighthouse at dusk", tmp / "i")
+                start, cpu_start = time.perf_counter(), session.cpu_seconds()
+                sizes[name]["1024"] = len(_checked(session.call("generate_image", square)))
+                samples[name].append(time.perf_counter() - start)
+                cpu[name] += session.cpu_seconds() - cpu_start
+        for name, (session, tmp) in sessions.items():
+            wide = _arguments(name, "landscape", "a harbour at dawn", tmp / "i")
+            sizes[name]["1536x1024"] = len(_checked(session.call("generate_image", wide)))
     return {
-        "per_call": summarize(samples),
-        "result_chars_1024": size_1024,
-        "result_chars_1536x1024": size_1536,
-    }
-
-
-def concurrency(server: str, command: list[str], calls: int = 16, latency: float = 1.0) -> dict[str, Any]:
-    with _session(command, latency) as (session, tmp):
-        _checked(session.call("generate_image", _arguments(server, "square", "warm-up", tmp / "i")))
-        batch = [_arguments(server, "square", f"scene {i}", tmp / "i") for i in range(calls)]
-        start = time.perf_counter()
-        for line in session.call_many("generate_image", batch):
-            _checked(line)
-        wall = time.perf_counter() - start
-        rss = session.peak_rss_mb()
-    return {"calls": calls, "vendor_latency_s": latency, "wall_s": wall, "peak_rss_mb": rss}
-
-
-def measure_servers(commands: dict[str, list[str]], runs: int, calls: int) -> dict[str, dict[str, Any]]:
-    cold = interleaved(commands, "legacy", runs)
-    # 1.4.0 has no listing cache: its every start is a first start.
-    first = interleaved(commands, "legacy", runs, cached=False)
-    return {
-        server: {
-            "cold_start_s": cold[server]["median_s"],
-            "cold_start_cpu_s": cold[server]["cpu_median_s"],
-            "first_start_s": first[server]["median_s"],
-            "first_call_s": cold[server]["first_call_median_s"],
-            **per_call_and_size(server, command, calls),
-            "concurrency": concurrency(server, command),
+        name: {
+            "per_call": summarize(samples[name]),
+            # The server's CPU time per call (all threads): what a busy machine moves least.
+            "cpu_ms_per_call": cpu[name] * 1000 / calls,
+            "result_chars_1024": sizes[name]["1024"],
+            "result_chars_1536x1024": sizes[name]["1536x1024"],
         }
-        for server, command in commands.items()
+        for name in commands
     }
 
 
-def _rows(results: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
-    def row(name: str, fmt: str, pick: Any) -> tuple[str, str, str]:
-        ours = pick(results["this"])
-        seed = pick(results["seed"]) if "seed" in results else None
-        ratio = f"{ours / seed:.2f}x" if seed else "-"
-        return name, fmt.format(ours) + ("" if seed is None else "  vs  " + fmt.format(seed)), ratio
+def concurrency(
+    commands: dict[str, list[str]], image: str, repeats: int, calls: int = 16, latency: float = 1.0
+) -> dict[str, dict[str, Any]]:
+    """``calls`` parallel calls with a vendor taking ``latency``, the servers in turns,
+    ``repeats`` times: median wall time, and each server's peak RSS over all of them."""
+    walls: dict[str, list[float]] = {name: [] for name in commands}
+    cpus: dict[str, list[float]] = {name: [] for name in commands}
+    with _sessions(commands, latency, image) as sessions:
+        for name, (session, tmp) in sessions.items():
+            _checked(session.call("generate_image", _arguments(name, "square", "warm-up", tmp / "i")))
+        for turn in range(repeats):
+            for name, (session, tmp) in _rotated(sessions, turn):
+                batch = [_arguments(name, "square", f"scene {i}", tmp / "i") for i in range(calls)]
+                start, cpu_start = time.perf_counter(), session.cpu_seconds()
+                for line in session.call_many("generate_image", batch):
+                    _checked(line)
+                walls[name].append(time.perf_counter() - start)
+                cpus[name].append(session.cpu_seconds() - cpu_start)
+        rss = {name: session.peak_rss_mb() for name, (session, _) in sessions.items()}
+    return {
+        name: {
+            "calls": calls,
+            "vendor_latency_s": latency,
+            "repeats": repeats,
+            "wall_s": statistics.median(walls[name]),
+            "walls_s": walls[name],
+            "cpu_s": statistics.median(cpus[name]),
+            "peak_rss_mb": rss[name],
+        }
+        for name in commands
+    }
 
-    return [
-        row("cold start → tools/list (median, s)", "{:.2f}", lambda r: r["cold_start_s"]),
-        row("cold start, server CPU (s)", "{:.2f}", lambda r: r["cold_start_cpu_s"]),
-        row("first start of a configuration (s)", "{:.2f}", lambda r: r["first_start_s"]),
-        row("cold start → first call answered (s)", "{:.2f}", lambda r: r["first_call_s"]),
-        row("per call 1024² (median, ms)", "{:.0f}", lambda r: r["per_call"]["median_ms"]),
-        row("per call 1024² (p95, ms)", "{:.0f}", lambda r: r["per_call"]["p95_ms"]),
-        row("result chars, 1024²", "{:,}", lambda r: r["result_chars_1024"]),
-        row("result chars, 1536×1024", "{:,}", lambda r: r["result_chars_1536x1024"]),
-        row("16 parallel, 1 s vendor (wall s)", "{:.2f}", lambda r: r["concurrency"]["wall_s"]),
-        row("16 parallel: server peak RSS (MB)", "{:.0f}", lambda r: r["concurrency"]["peak_rss_mb"]),
-    ]
+
+def measure_servers(
+    commands: dict[str, list[str]], runs: int, calls: int, images: list[str], repeats: int
+) -> dict[str, Any]:
+    """Cold starts of this server and 1.4.0 (the floor has no listing cache to compare), then
+    per call, result size and concurrency of every server on each image."""
+    starters = {name: command for name, command in commands.items() if name != "floor"}
+    cold = interleaved(starters, "legacy", runs) if runs else {}
+    # 1.4.0 has no listing cache: its every start is a first start.
+    first = interleaved(starters, "legacy", runs, cached=False) if runs else {}
+    results: dict[str, Any] = {
+        "cold": {
+            name: {
+                "cold_start_s": cold[name]["median_s"],
+                "cold_start_cpu_s": cold[name]["cpu_median_s"],
+                "first_start_s": first[name]["median_s"],
+                "first_call_s": cold[name]["first_call_median_s"],
+            }
+            for name in cold
+        }
+    }
+    for image in images:
+        calls_and_sizes = per_call_and_size(commands, image, calls)
+        parallel = concurrency(commands, image, repeats)
+        results[image] = {name: {**calls_and_sizes[name], "concurrency": parallel[name]} for name in commands}
+    return results
+
+
+def _row(name: str, fmt: str, values: dict[str, float]) -> str:
+    """One figure of every server, then this server's ratio to 1.4.0's and to the floor's."""
+    ours, seed, floor = values["this"], values.get("seed"), values.get("floor")
+    cells = [fmt.format(value) for value in values.values()]
+    cells.append(f"{ours / seed:.2f}x" if seed else "-")
+    cells.append(f"{ours / floor:.2f}x" if floor else "-")
+    return f"  {name:<38}" + "".join(f"{cell:>12}" for cell in cells)
+
+
+def report(results: dict[str, Any]) -> None:
+    cold = results["cold"]
+    if cold:
+        print(f"  {'':<38}" + "".join(f"{h:>12}" for h in (*cold, "vs 1.4.0", "vs floor")))
+        for label, key in (
+            ("cold start → tools/list (median, s)", "cold_start_s"),
+            ("cold start, server CPU (s)", "cold_start_cpu_s"),
+            ("first start of a configuration (s)", "first_start_s"),
+            ("cold start → first call answered (s)", "first_call_s"),
+        ):
+            print(_row(label, "{:.2f}", {name: cold[name][key] for name in cold}))
+    for image in (key for key in results if key != "cold"):
+        by = results[image]
+        pick = {
+            "per call 1024² (median, ms)": ("{:.0f}", lambda r: r["per_call"]["median_ms"]),
+            "per call 1024² (p95, ms)": ("{:.0f}", lambda r: r["per_call"]["p95_ms"]),
+            "per call: server CPU (ms)": ("{:.0f}", lambda r: r.get("cpu_ms_per_call", float("nan"))),
+            "result chars, 1024²": ("{:,}", lambda r: r["result_chars_1024"]),
+            "result chars, 1536×1024": ("{:,}", lambda r: r["result_chars_1536x1024"]),
+            "16 parallel, 1 s vendor (wall s)": ("{:.2f}", lambda r: r["concurrency"]["wall_s"]),
+            "16 parallel: server CPU (s)": ("{:.2f}", lambda r: r["concurrency"].get("cpu_s", float("nan"))),
+            "16 parallel: server peak RSS (MB)": ("{:.0f}", lambda r: r["concurrency"]["peak_rss_mb"]),
+        }
+        print(f"  {image} image:" + " " * 24 + "".join(f"{h:>12}" for h in (*by, "vs 1.4.0", "vs floor")))
+        for label, (fmt, get) in pick.items():
+            print(_row(label, fmt, {name: get(r) for name, r in by.items()}))
+        if "floor" in by:
+            floor = by["floor"]["per_call"]["median_ms"]
+            above = {name: r["per_call"]["median_ms"] - floor for name, r in by.items()}
+            print(f"  {'one call above the floor (ms)':<38}" + "".join(f"{v:>12.1f}" for v in above.values()))
 
 
 def main(argv: list[str] | None = None) -> dict[str, dict[str, Any]]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--with-seed", action="store_true", help="install (if needed) and measure 1.4.0 too")
-    parser.add_argument("--runs", type=int, default=7, help="cold starts per server (median)")
+    parser.add_argument("--runs", type=int, default=7, help="cold starts per server (median); 0: none")
     parser.add_argument("--calls", type=int, default=20, help="sequential calls per server")
+    parser.add_argument("--repeats", type=int, default=3, help="rounds of parallel calls (median)")
+    parser.add_argument("--images", nargs="+", default=["photo", "detailed"], choices=sorted(IMAGES))
+    parser.add_argument("--no-floor", action="store_true", help="leave out the floor server")
+    parser.add_argument(
+        "--also", action="append", default=[], metavar="NAME=COMMAND",
+        help="one more server side by side, e.g. an older checkout of this one",
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     seed = ensure_seed() if args.with_seed else None
-    commands = {"this": DEFAULT_COMMAND, **({"seed": seed} if seed else {})}
-    results = measure_servers(commands, args.runs, args.calls)
+    commands = {"this": DEFAULT_COMMAND}
+    commands.update((name, shlex.split(command)) for name, command in (a.split("=", 1) for a in args.also))
+    if seed:
+        commands["seed"] = seed
+    if not args.no_floor:
+        commands["floor"] = [str(REPO / ".venv" / "bin" / "python"), str(HERE / "floor_server.py")]
+    results = measure_servers(commands, args.runs, args.calls, args.images, args.repeats)
     if args.json:
         print(json.dumps(results))
         return results
-    title = "this server  vs  image-gen-mcp 1.4.0" if seed else "this server (1.4.0 not measured)"
-    print(f"side by side over stdio, same loopback OpenAI vendor: {title}")
-    for name, values, ratio in _rows(results):
-        print(f"  {name:<36} {values:<28} {ratio}")
+    title = "this server, image-gen-mcp 1.4.0" if seed else "this server (1.4.0 not measured)"
+    print(f"side by side over stdio, same loopback OpenAI vendor: {title}, the floor server")
+    report(results)
     return results
 
 

@@ -1,12 +1,13 @@
 """Concurrency: N parallel ``generate_image`` calls against a fake vendor that takes 1 s.
 
 Calls that overlap finish in about one vendor latency, not N of them. Each call returns a
-photo-like 1024² PNG, saved to disk with an inline preview, as for a real vendor. Peak memory
-is this process's high-water mark (VmHWM), so run the script in its own process (run_all does).
+1024² PNG (photo-like or high-detail: ``--image``), saved to disk with an inline preview, as
+for a real vendor. Peak memory is this process's high-water mark (VmHWM), so run the script
+in its own process (run_all does).
 
 Usage::
 
-    uv run python benchmarks/concurrency.py [--calls 16] [--latency 1.0] [--json]
+    uv run python benchmarks/concurrency.py [--calls 16] [--latency 1.0] [--image detailed] [--json]
 """
 
 from __future__ import annotations
@@ -19,15 +20,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench_images import IMAGES
 from harness import LoopStallProbe, PhotoFakeProvider, PlainClient, bench_server, bench_settings, peak_rss_mb
 
 
-async def parallel_calls(calls: int, latency: float, size: tuple[int, int]) -> dict[str, Any]:
+async def parallel_calls(
+    calls: int, latency: float, size: tuple[int, int], image: str = "photo"
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="concurrency-") as tmp:
         settings = bench_settings(
             Path(tmp), IMAGE_GEN_MCP_FAKE_LATENCY=latency, IMAGE_GEN_MCP_MAX_IN_FLIGHT=max(16, calls)
         )
-        fake = PhotoFakeProvider(size, latency=settings.fake_latency_s)
+        fake = PhotoFakeProvider(size, latency=settings.fake_latency_s, image=image)
         server = bench_server(settings, fake)
         async with PlainClient(server) as client:
             # One call first, so imports and first-use costs are not counted as concurrency.
@@ -62,15 +66,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--calls", type=int, default=16)
     parser.add_argument("--latency", type=float, default=1.0, help="fake vendor latency per call (s)")
     parser.add_argument("--size", default="1024x1024")
+    parser.add_argument("--image", default="photo", choices=sorted(IMAGES), help="the vendor's image")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.lower().split("x"))
-    result = asyncio.run(parallel_calls(args.calls, args.latency, (width, height)))
+    result = asyncio.run(parallel_calls(args.calls, args.latency, (width, height), args.image))
     if args.json:
         print(json.dumps(result))
     else:
         print(
-            f"concurrency: {result['ok']}/{result['calls']} calls with a {args.latency:g} s vendor in "
+            f"concurrency, {args.image} image: {result['ok']}/{result['calls']} calls "
+            f"with a {args.latency:g} s vendor in "
             f"{result['wall_s']:.2f} s ({result['speedup_vs_serial']:.1f}x faster than serial); "
             f"peak RSS {result['peak_rss_mb']:.0f} MB "
             f"(after warm-up {result['rss_after_warmup_mb']:.0f} MB); "

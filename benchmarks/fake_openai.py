@@ -1,5 +1,5 @@
 """A loopback server that answers the OpenAI Images API like the vendor, instantly or after a
-set latency, with a photo-like PNG of the requested size.
+set latency, with a PNG of the requested size: photo-like or high-detail (``bench_images.IMAGES``).
 
 Both this server and the older one build the official ``openai`` SDK client, which honours
 ``OPENAI_BASE_URL``: pointed here, each runs its real OpenAI path end to end over stdio, so the
@@ -17,14 +17,14 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from harness import photo_like_png
+from bench_images import IMAGES
 
 _SIZE = re.compile(r"^(\d{2,5})x(\d{2,5})$")
 
 
 @functools.cache
-def _b64_png(width: int, height: int) -> str:
-    return base64.b64encode(photo_like_png(width, height)).decode("ascii")
+def _b64_png(image: str, width: int, height: int) -> str:
+    return base64.b64encode(IMAGES[image](width, height)).decode("ascii")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -50,7 +50,7 @@ class _Handler(BaseHTTPRequestHandler):
             200,
             {
                 "created": int(time.time()),
-                "data": [{"b64_json": _b64_png(width, height)} for _ in range(n)],
+                "data": [{"b64_json": _b64_png(self.server.image, width, height)} for _ in range(n)],
                 "size": f"{width}x{height}",
                 "quality": "medium",
                 "background": "opaque",
@@ -78,13 +78,14 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class FakeOpenAI(ThreadingHTTPServer):
-    """``with FakeOpenAI(latency=1.0) as vendor: ... vendor.base_url ...``"""
+    """``with FakeOpenAI(latency=1.0, image="detailed") as vendor: ... vendor.base_url ...``"""
 
     daemon_threads = True
 
-    def __init__(self, latency: float = 0.0) -> None:
+    def __init__(self, latency: float = 0.0, image: str = "photo") -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.latency = latency
+        self.image = image
         self.requests = 0
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 

@@ -1,23 +1,23 @@
-"""Shared pieces of the in-process benchmarks: a photo-like test image, an instant fake vendor
-that returns it, a server built over a real filesystem store, and peak-memory / event-loop probes.
+"""Shared pieces of the in-process benchmarks: two test images (photo-like and high-detail), an
+instant fake vendor that returns one, a server built over a real filesystem store, and
+peak-memory / event-loop probes.
 
 The fake shipped in ``adapters.memory`` answers with a solid PNG, which compresses to almost
 nothing and so flatters every step after the vendor (decode, preview, hash, save). These
 benchmarks answer instead with a 1024² (or any size) image whose PNG weighs what a real
-vendor's does (about 1.5–2.5 MB), generated once per process.
+vendor's does (about 1.4–1.6 bytes per pixel), generated once per process.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import io
 import statistics
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench_images import IMAGES
 from dependency_injector import providers
 from fastmcp import Client, FastMCP
 
@@ -30,42 +30,17 @@ from entrypoints.settings import Settings
 from entrypoints.stdio.server import start_up_heap
 
 
-@functools.cache
-def photo_like_png(width: int, height: int) -> bytes:
-    """An RGB PNG with smooth gradients, soft shapes and sensor-like noise.
-
-    It compresses like a photograph (neither a flat card nor pure noise), so previews and
-    hashes cost what they cost on real vendor output.
-    """
-    from PIL import Image, ImageDraw, ImageFilter
-
-    red = Image.linear_gradient("L").resize((width, height))
-    green = Image.radial_gradient("L").resize((width, height))
-    blue = Image.linear_gradient("L").rotate(90).resize((width, height))
-    base = Image.merge("RGB", (red, green, blue))
-    shapes = Image.new("RGB", (width, height))
-    draw = ImageDraw.Draw(shapes)
-    for i in range(40):  # deterministic "objects" so every run encodes the same picture
-        x, y = (i * 7919) % width, (i * 104_729) % height
-        r = 20 + (i * 37) % (min(width, height) // 4)
-        draw.ellipse((x - r, y - r, x + r, y + r), fill=((i * 53) % 256, (i * 97) % 256, (i * 151) % 256))
-    picture = Image.blend(base, shapes.filter(ImageFilter.GaussianBlur(6)), 0.45)
-    noise = Image.effect_noise((width, height), 24).convert("RGB")
-    picture = Image.blend(picture, noise, 0.12)
-    out = io.BytesIO()
-    picture.save(out, format="PNG")
-    return out.getvalue()
-
-
 class PhotoFakeProvider(FakeImageProvider):
-    """The scriptable fake vendor, answering every call with :func:`photo_like_png`.
+    """The scriptable fake vendor, answering every call with one of :data:`IMAGES`.
 
     ``latency`` is the vendor's think time (``asyncio.sleep``: no CPU, like a network wait).
     """
 
-    def __init__(self, size: tuple[int, int] = (1024, 1024), latency: float = 0.0) -> None:
+    def __init__(
+        self, size: tuple[int, int] = (1024, 1024), latency: float = 0.0, image: str = "photo"
+    ) -> None:
         super().__init__(latency=latency, size=size)
-        self._png = photo_like_png(*size)
+        self._png = IMAGES[image](*size)
 
     async def generate(self, request: ProviderRequest) -> ProviderResult:
         return await self._photo(request)

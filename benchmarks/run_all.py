@@ -6,6 +6,8 @@ Usage::
     uv run python benchmarks/run_all.py --with-seed  # plus image-gen-mcp 1.4.0 side by side
                                                      # (creates /tmp/seedvenv the first time)
 
+Without ``--with-seed`` the stdio comparison still runs, against the floor server only.
+
 Wall times move with machine load; run on a quiet machine and compare ratios, not absolutes.
 """
 
@@ -40,14 +42,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     runs, calls = ("5", "20") if args.quick else ("9", "60")
     print(f"python {sys.version.split()[0]} on {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
-    codes = [
-        run("cold_start.py", "--runs", runs, "--keys", "--floor"),
-        run("overhead.py", "--calls", calls),
-        run("concurrency.py"),
-        run("result_size.py"),
-    ]
+    codes = [run("cold_start.py", "--runs", runs, "--keys", "--floor")]
+    for image in ("photo", "detailed"):  # one that JPEG compresses well, one it does not
+        codes += [
+            run("overhead.py", "--calls", calls, "--image", image),
+            run("concurrency.py", "--image", image),
+            run("result_size.py", "--image", image),
+        ]
     if args.with_seed:
         codes.append(run("compare_seed.py", "--with-seed", "--runs", runs))
+    else:  # the floor server side by side, without installing 1.4.0
+        codes.append(run("compare_seed.py", "--runs", "0"))
     return max(codes)
 
 

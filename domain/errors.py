@@ -111,6 +111,13 @@ class ProviderTimeout(AppError):
     retryable = True
 
 
+class InputTimeout(AppError):
+    """Reading and checking a call's input images did not finish within its deadline."""
+
+    code = "timeout"
+    retryable = True
+
+
 class NetworkError(AppError):
     """The vendor could not be reached (DNS, connection refused, TLS)."""
 

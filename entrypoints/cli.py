@@ -76,7 +76,11 @@ def load_settings() -> Settings:
 def configuration_error(exc: ValidationError) -> str:
     """One line per bad variable, without its value (it may be a key)."""
     lines = [
+        # A rule across variables (the store URL against the store) has no single location:
+        # its message names the variables itself.
         f"  {'.'.join(str(p) for p in item['loc'])}: {item['msg']}"
+        if item["loc"]
+        else f"  {item['msg'].removeprefix('Value error, ')}"
         for item in exc.errors(include_input=False, include_url=False)
     ]
     return "image-gen-mcp: invalid configuration (environment or .env):\n" + "\n".join(lines)

@@ -14,6 +14,7 @@ from dependency_injector import containers, providers
 from adapters.filesystem_store import FilesystemImageStore
 from adapters.local_files import LocalFileReader
 from adapters.memory import FakeImageProvider, InMemoryImageStore
+from adapters.object_store_backends import open_object_image_store
 from adapters.placeholder_provider import PlaceholderImageProvider
 from adapters.providers.azure_provider import build_azure_provider
 from adapters.providers.gemini_provider import build_gemini_provider
@@ -33,8 +34,9 @@ from application.ports import ImageProvider, ImageStore
 from application.retry import RetryPolicy
 from application.routing import DisabledProvider, ProviderRegistry
 from domain.catalog import ModelSpec
+from entrypoints.decode_pool import DecodePool
 from entrypoints.image_inputs import ImageInputReader
-from entrypoints.log_redaction import register_secrets
+from entrypoints.log_redaction import install_redaction, register_secrets
 from entrypoints.settings import Settings, parse_pairs
 from entrypoints.tenancy import TenantStore
 
@@ -120,6 +122,7 @@ def build_image_reader(
         fetch=fetcher() if settings.allow_url_fetch else None,
         max_pixels=settings.max_input_pixels,
         read_local=LocalFileReader(local_dir, settings.max_input_bytes) if local_dir else None,
+        pool=DecodePool(settings.decode_workers),
     )
 
 
@@ -150,6 +153,10 @@ class Container(containers.DeclarativeContainer):
         config.store,
         filesystem=providers.Singleton(FilesystemImageStore, root=config.output_dir),
         memory=providers.Singleton(InMemoryImageStore),
+        # Object storage: the URL names the bucket and prefix; credentials and the endpoint
+        # come from the standard AWS (or Google) environment, read by the client itself.
+        s3=providers.Singleton(open_object_image_store, url=config.store_url),
+        gs=providers.Singleton(open_object_image_store, url=config.store_url),
     )
     # What every entrypoint and use case gets: the current request's tenant view of storage.
     store = providers.Singleton(TenantStore, storage=storage)
@@ -205,6 +212,7 @@ class Container(containers.DeclarativeContainer):
         retry=retry,
         in_flight=in_flight,
         heartbeat_s=config.heartbeat_s,
+        input_timeout_s=config.input_timeout_s,
     )
     generate_image = providers.Factory(GenerateImage, run=create_images)
     edit_image = providers.Factory(EditImage, run=create_images)
@@ -216,6 +224,9 @@ def build_container(settings: Settings) -> Container:
     container = Container(settings=settings)
     container.config.from_pydantic(settings)
     register_secrets(settings.secrets())  # masked in every error payload and log line
+    # Here rather than only in the console script: `fastmcp run …:create_server` and an
+    # embedding ASGI server build the container without it.
+    install_redaction()
     return container
 
 

@@ -10,7 +10,6 @@ and polyglot files are refused) before anything is sent to a vendor.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import re
@@ -22,6 +21,7 @@ from application.ports import ImageStore
 from domain.errors import ImageNotFound, InvalidRequest
 from domain.images import ImageData
 from domain.media import MAX_PIXELS, sniff_media_type
+from entrypoints.decode_pool import DecodePool
 from entrypoints.image_checks import verify_image
 
 
@@ -41,6 +41,9 @@ class ReadLocal(Protocol):
 _ID = re.compile(r"^[0-9a-f]{32}$")
 _DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^,;]*)*?);base64,", re.I)
 _BASE64_CHARS = re.compile(r"^[A-Za-z0-9+/=_-]+$")
+_WHITESPACE = b" \t\n\r\v\f"
+_URLSAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+_BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
 _URL_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]{0,15}://", re.I)
 _LOCAL_PREFIXES = ("/", "./", "../", "~", "\\", ".\\", "..\\")
 
@@ -72,12 +75,16 @@ class ImageInputReader:
         *,
         max_pixels: int = MAX_PIXELS,
         read_local: ReadLocal | None = None,
+        pool: DecodePool | None = None,
     ) -> None:
         self.store = store
         self.max_bytes = max_bytes
         self.fetch = fetch
         self.max_pixels = max_pixels
         self.read_local = read_local
+        # Decoding (base64 and pixels) runs here, never on the event loop, and never more
+        # than pool.workers at a time: that bounds the memory of decoded buffers.
+        self.pool = pool or DecodePool()
 
     async def read_all(
         self, images: list[str], mask: str | None
@@ -107,7 +114,11 @@ class ImageInputReader:
         if not match and text[:5].lower() == "data:":
             raise InvalidRequest(f"{field}: only base64 data URLs are accepted.", option=field)
         # Megabytes of base64: checked and decoded in a worker thread, not on the event loop.
-        data = await asyncio.to_thread(self._decode_base64, payload, field)
+        data = await self.pool.run(self._decode_base64, payload, field)
+        return await self._checked(data, field)
+
+    async def read_upload(self, data: bytes, field: str) -> ImageData:
+        """Check the bytes of an uploaded file (a multipart part) like any other input."""
         return await self._checked(data, field)
 
     def _too_large(self, field: str) -> InvalidRequest:
@@ -115,20 +126,24 @@ class ImageInputReader:
             f"{field} is larger than {self.max_bytes} bytes.", option=field, limit=self.max_bytes
         )
 
-    def _decode_base64(self, payload: str, field: str) -> bytes:
+    def _decode_base64(self, payload: str, field: str, *, stop: object = None) -> bytes:
         # Cap before decoding: base64 is 4/3 of the bytes it carries.
         if len(payload) > self.max_bytes * 4 // 3 + 4:
             raise self._too_large(field)
-        compact = "".join(payload.split())
-        if not _BASE64_CHARS.match(compact):
-            raise InvalidRequest(
-                f"{field} is neither a data URL, base64, an image id nor an https URL.",
-                option=field,
-            )
+        not_base64 = InvalidRequest(
+            f"{field} is neither a data URL, base64, an image id nor an https URL.", option=field
+        )
         try:
-            if "-" in compact or "_" in compact:
-                return base64.urlsafe_b64decode(compact + "=" * (-len(compact) % 4))
-            return base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
+            raw = payload.encode("ascii")
+        except UnicodeEncodeError:
+            raise not_base64 from None
+        # One C-level pass each: drop whitespace, map the URL-safe alphabet, check the
+        # alphabet. (str.split() would build one string object per line or character.)
+        compact = raw.translate(_URLSAFE_TO_STANDARD, _WHITESPACE)
+        if not compact or compact.translate(None, _BASE64_ALPHABET):
+            raise not_base64
+        try:
+            return base64.b64decode(compact + b"=" * (-len(compact) % 4), validate=True)
         except (binascii.Error, ValueError):
             raise InvalidRequest(f"{field} is not valid base64.", option=field) from None
 
@@ -147,9 +162,7 @@ class ImageInputReader:
             raise self._too_large(field)
         try:
             image = ImageData.from_bytes(data, source_id=source_id)
-            size = trusted_size or await asyncio.to_thread(
-                verify_image, data, image.media_type, self.max_pixels
-            )
+            size = trusted_size or await self.pool.run(verify_image, data, image.media_type, self.max_pixels)
         except InvalidRequest as exc:
             raise InvalidRequest(f"{field}: {exc.message}", **{**exc.details, "option": field}) from None
         return attrs.evolve(image, width=size[0], height=size[1])

@@ -5,48 +5,27 @@ error body or a traceback can still carry one. This is the safety net: every con
 is replaced by ``[REDACTED]`` in each log record (message, arguments, traceback) and in every
 error payload before it leaves the server.
 
-The set of secrets is process-wide, like logging itself: ``build_container`` registers the
-secrets of its settings and ``configure_logging`` installs the filter.
+The set of secrets is process-wide, like logging itself, and kept in ``domain.secrets`` so that
+adapters can add the access tokens they obtain at run time. ``build_container`` registers the
+secrets of its settings and installs the filter, so every start path (the console script,
+``fastmcp run …:create_server``, the HTTP app) has it.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
 from typing import Any
 
-MASK = "[REDACTED]"
-# Shorter values are not credentials, and masking them would mangle ordinary log text.
-_MIN_SECRET_CHARS = 6
+from domain.secrets import MASK, redact, register_secrets, registered_secrets
 
+__all__ = ["MASK", "RedactSecrets", "install_redaction", "redact", "redact_value", "register_secrets"]
 _lock = threading.Lock()
-_secrets: tuple[str, ...] = ()
-
-
-def register_secrets(values: Iterable[str]) -> None:
-    """Add secrets to mask from now on (longest first, so overlapping values mask fully)."""
-    global _secrets
-    with _lock:
-        merged = set(_secrets) | {v for v in values if v and len(v) >= _MIN_SECRET_CHARS}
-        _secrets = tuple(sorted(merged, key=len, reverse=True))
-
-
-def registered_secrets() -> tuple[str, ...]:
-    return _secrets
-
-
-def redact(text: str) -> str:
-    """``text`` with every registered secret replaced by ``[REDACTED]``."""
-    for secret in _secrets:
-        if secret in text:
-            text = text.replace(secret, MASK)
-    return text
 
 
 def redact_value(value: Any) -> Any:
     """Redact strings inside JSON-like data (dicts, lists, tuples), leaving the rest as is."""
-    if not _secrets:
+    if not registered_secrets():
         return value
     if isinstance(value, str):
         return redact(value)
@@ -96,7 +75,7 @@ class RedactSecrets(logging.Filter):
     _formatter = logging.Formatter()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not _secrets:
+        if not registered_secrets():
             return True
         message = _message(record)
         redacted = redact(message)

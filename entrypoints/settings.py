@@ -16,6 +16,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.media import MAX_PIXELS
+from domain.store_location import parse_store_url
 from domain.tenants import TENANT_NAME, UNNAMED
 
 
@@ -41,7 +42,7 @@ def _env(*names: str) -> AliasChoices:
 # not" wherever settings are fingerprinted.
 SECRET_FIELDS = (
     "openai_api_key", "azure_openai_api_key", "azure_openai_ad_token", "gemini_api_key",
-    "openrouter_api_key", "auth_tokens", "redis_url",
+    "openrouter_api_key", "auth_tokens", "redis_url", "aws_secret_access_key", "aws_session_token",
 )  # fmt: skip
 
 
@@ -107,7 +108,13 @@ class Settings(BaseSettings):
     store: str = Field(
         "filesystem",
         validation_alias=_env("IMAGE_GEN_MCP_STORE"),
-        pattern="^(filesystem|memory)$",
+        pattern="^(filesystem|memory|s3|gs)$",
+        description="which store keeps images; s3 and gs are implied by IMAGE_GEN_MCP_STORE_URL",
+    )
+    store_url: str | None = Field(
+        None,
+        validation_alias=_env("IMAGE_GEN_MCP_STORE_URL"),
+        description="file:///folder, s3://bucket/prefix or gs://bucket/prefix",
     )
     default_provider: str | None = Field(None, validation_alias=_env("IMAGE_GEN_MCP_DEFAULT_PROVIDER"))
     default_models: str | None = Field(
@@ -199,6 +206,19 @@ class Settings(BaseSettings):
         description="let HTTP callers (not only stdio) read files in IMAGE_GEN_MCP_LOCAL_INPUT_DIR",
     )
     url_timeout_s: float = Field(20.0, gt=0, validation_alias=_env("IMAGE_GEN_MCP_URL_TIMEOUT"))
+    input_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        validation_alias=_env("IMAGE_GEN_MCP_INPUT_TIMEOUT"),
+        description="seconds for reading, fetching and checking all input images of one call",
+    )
+    decode_workers: int = Field(
+        2,
+        ge=1,
+        le=32,
+        validation_alias=_env("IMAGE_GEN_MCP_DECODE_WORKERS"),
+        description="input images decoded at once, process-wide (each may hold max_input_pixels × 4 bytes)",
+    )
 
     # -- HTTP entrypoint -----------------------------------------------------------------
     auth_tokens: SecretStr | None = Field(
@@ -217,7 +237,25 @@ class Settings(BaseSettings):
         description="Host header values accepted besides loopback and the bound address, "
         "comma-separated; wildcards allowed (*.example.com).",
     )
+    header_timeout_s: float = Field(
+        5.0,
+        gt=0,
+        le=300,
+        validation_alias=_env("IMAGE_GEN_MCP_HEADER_TIMEOUT"),
+        description="seconds a connection may take to send a request's headers (and may sit idle)",
+    )
+    max_connections: int = Field(
+        512,
+        ge=8,
+        validation_alias=_env("IMAGE_GEN_MCP_MAX_CONNECTIONS"),
+        description="open HTTP connections; idle ones are closed first to make room",
+    )
     log_level: str = Field("INFO", validation_alias=_env("IMAGE_GEN_MCP_LOG_LEVEL"))
+
+    # -- object storage: read only so that log lines and errors are scrubbed of them; the
+    # store's client reads the standard AWS chain itself. -----------------------------------
+    aws_secret_access_key: SecretStr | None = Field(None, validation_alias=_env("AWS_SECRET_ACCESS_KEY"))
+    aws_session_token: SecretStr | None = Field(None, validation_alias=_env("AWS_SESSION_TOKEN"))
 
     # -- stdio start-up --------------------------------------------------------------------
     fast_start: bool = Field(
@@ -260,6 +298,36 @@ class Settings(BaseSettings):
         # Redis timeout: a shorter lease would expire under a call that is still running.
         if self.lease_s < 3 * self.redis_timeout_s:
             raise ValueError("IMAGE_GEN_MCP_LEASE_TTL must be at least 3 × IMAGE_GEN_MCP_REDIS_TIMEOUT")
+        return self
+
+    @model_validator(mode="after")
+    def _store_location(self) -> Settings:
+        """IMAGE_GEN_MCP_STORE and IMAGE_GEN_MCP_STORE_URL agree, or start-up stops here with
+        one line saying why. The URL, when given, decides the store (and a file:// URL the
+        output folder)."""
+        url = (self.store_url or "").strip()
+        if not url:
+            if self.store in ("s3", "gs"):
+                raise ValueError(
+                    f"IMAGE_GEN_MCP_STORE={self.store} needs IMAGE_GEN_MCP_STORE_URL={self.store}://bucket/prefix"
+                )
+            self.store_url = None
+            return self
+        location = parse_store_url(url)
+        if "store" in self.model_fields_set and self.store != location.store_kind:
+            raise ValueError(
+                f"IMAGE_GEN_MCP_STORE={self.store} contradicts IMAGE_GEN_MCP_STORE_URL "
+                f"({location.scheme}://…): set one of them"
+            )
+        if location.scheme == "file":
+            folder = Path(location.path)
+            if "output_dir" in self.model_fields_set and self.output_dir.expanduser().absolute() != folder:
+                raise ValueError(
+                    "IMAGE_GEN_MCP_OUTPUT_DIR and IMAGE_GEN_MCP_STORE_URL name different folders: "
+                    "set one of them"
+                )
+            self.output_dir = folder
+        self.store, self.store_url = location.store_kind, url
         return self
 
     def secrets(self) -> list[str]:

@@ -21,6 +21,7 @@ from adapters.providers.openai_catalog import azure_catalog
 from adapters.providers.openai_common import OpenAIImagesAdapter, without_openai_account_headers
 from domain.catalog import ModelSpec
 from domain.errors import AppError, AuthFailed, ProviderNotConfigured
+from domain.secrets import register_secrets
 
 if TYPE_CHECKING:
     import httpx2
@@ -163,7 +164,7 @@ class AzureOpenAIImageProvider(OpenAIImagesAdapter):
         async def token() -> str:
             try:
                 value = source()
-                return str(await value if inspect.isawaitable(value) else value)
+                issued = str(await value if inspect.isawaitable(value) else value)
             except AppError:
                 raise
             except Exception as exc:  # any credential failure means there is no usable token
@@ -172,6 +173,9 @@ class AzureOpenAIImageProvider(OpenAIImagesAdapter):
                     "identity, `az login`, or AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET.",
                     provider=self.provider_id,
                 ) from None
+            # An Entra token is as good as a key while it lives: masked like one.
+            register_secrets([issued], runtime=True)
+            return issued
 
         return token
 

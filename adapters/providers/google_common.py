@@ -21,6 +21,7 @@ from domain.errors import AppError, ContentBlocked, InvalidRequest, NoImage
 from domain.images import GeneratedImage, ProviderResult, Usage
 from domain.normalized import ProviderRequest
 from domain.options import OutputFormat
+from domain.secrets import shorten
 
 if TYPE_CHECKING:
     import httpx2
@@ -151,7 +152,7 @@ def parse_content_response(
         raise NoImage(
             f"{provider}/{request.model} answered without an image"
             + (f" (finish reason {finish})" if finish else "")
-            + (f"; it said: {said[:300]}" if said else note),
+            + (f"; it said: {shorten(said, 300)}" if said else note),
             provider=provider,
             finish_reason=finish or None,
         )

@@ -26,6 +26,7 @@ from domain.images import GeneratedImage, ImageData, ProviderResult, Usage
 from domain.media import extension_for
 from domain.normalized import ProviderRequest
 from domain.options import Operation
+from domain.secrets import shorten
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI, OpenAIError
@@ -256,7 +257,8 @@ class OpenAIImagesAdapter(ImageProvider):
     def _status_error(self, exc: Any, request: ProviderRequest, where: dict[str, Any]) -> errors.AppError:
         body: dict[str, Any] = exc.body if isinstance(exc.body, dict) else {}
         status: int = exc.status_code
-        message = self.scrub(str(body.get("message") or exc.message))[:500]  # a proxy may send a page
+        # A proxy may send a whole page: shortened, after every secret is out.
+        message = shorten(self.scrub(str(body.get("message") or exc.message)), 500)
         request_id = exc.request_id or exc.response.headers.get("apim-request-id")
         where |= {"status": status, "request_id": request_id, "vendor_code": exc.code}
         vendor, model = self.vendor, request.model

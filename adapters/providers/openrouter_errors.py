@@ -30,6 +30,7 @@ from domain.errors import (
     RateLimited,
     UnsupportedOption,
 )
+from domain.secrets import shorten
 
 BLOCKED_TYPES = frozenset(
     {"content_policy_violation", "content_filter", "refusal", "moderation", "guardrail", "safety"}
@@ -52,8 +53,10 @@ class ErrorContext:
     secret: str = field(default="", repr=False)
 
     def clean(self, text: object) -> str:
-        words = " ".join(str(text).split())[:_MAX_MESSAGE]
-        return words.replace(self.secret, "***") if self.secret else words
+        # Secrets out before the cut: a key straddling it would otherwise leave its prefix.
+        words = " ".join(str(text).split())
+        words = words.replace(self.secret, "***") if self.secret else words
+        return shorten(words, _MAX_MESSAGE)
 
 
 def error_from_body(

@@ -32,6 +32,7 @@ from domain.errors import (
 from domain.images import GeneratedImage, ImageData, ProviderResult
 from domain.normalized import ProviderRequest
 from domain.options import OutputFormat
+from domain.secrets import register_secrets, shorten
 
 if TYPE_CHECKING:
     import httpx2
@@ -55,6 +56,24 @@ class VertexSettings(Protocol):
     vertex_credentials_path: Path | None
     vertex_base_url: str | None
     request_timeout_s: float
+
+
+def _registering_tokens(credentials: Credentials) -> Credentials:
+    """Have every OAuth access token these credentials obtain registered as a secret, so a
+    vendor or SDK message that quotes one is masked like a configured key. google-genai
+    refreshes through ``credentials.refresh(request)``; the instance method is wrapped."""
+    if getattr(credentials, "_image_gen_mcp_registers", False):
+        return credentials
+    refresh = credentials.refresh
+
+    def refresh_and_register(request: Any) -> None:
+        refresh(request)
+        register_secrets([str(credentials.token or "")], runtime=True)
+
+    credentials.refresh = refresh_and_register  # type: ignore[method-assign]
+    credentials._image_gen_mcp_registers = True  # type: ignore[attr-defined]
+    register_secrets([str(credentials.token or "")], runtime=True)  # one already held (ADC may carry one)
+    return credentials
 
 
 class VertexImageProvider(GoogleImageProvider):
@@ -117,7 +136,7 @@ class VertexImageProvider(GoogleImageProvider):
     def _client_from(self, options: types.HttpOptions) -> genai.Client:
         from google import genai
 
-        credentials = self._load_credentials()
+        credentials = _registering_tokens(self._load_credentials())
         try:
             return genai.Client(
                 vertexai=True,
@@ -155,7 +174,7 @@ class VertexImageProvider(GoogleImageProvider):
             problem = "the file does not exist"
         except (OSError, ValueError, exceptions.GoogleAuthError) as exc:
             # google-auth's messages name missing fields, never key material.
-            problem = f"{type(exc).__name__}: {str(exc)[:200]}"
+            problem = f"{type(exc).__name__}: {shorten(str(exc), 200)}"
         raise AuthFailed(
             f"{CREDENTIALS_VARIABLE}={path} is not a usable service-account key file ({problem}).",
             variable=CREDENTIALS_VARIABLE,

@@ -1,5 +1,6 @@
 """One ASGI app for HTTP: MCP streamable HTTP at ``/mcp`` (or legacy SSE), the REST API under
-``/v1``, ``/openapi.json`` and the health probes, behind one security stack.
+``/v1``, the OpenAI-compatible gateway under ``/openai/v1``, ``/openapi.json`` and the health
+probes, behind one security stack.
 
 Nothing lives per process except caches: MCP runs stateless (no session ids) and images are
 read back from the shared store, so instances behind a load balancer behave as one.
@@ -23,6 +24,9 @@ from starlette.routing import Mount, Route
 from domain.errors import AppError
 from entrypoints.container import Container, build_container, shutdown
 from entrypoints.http.body_limit import BodyLimit
+from entrypoints.http.openai_errors import OPENAI_PREFIX
+from entrypoints.http.openai_gateway import OpenAIGateway
+from entrypoints.http.openai_schema import gateway_openapi
 from entrypoints.http.rest import RestApi
 from entrypoints.http.rest_schema import openapi_document
 from entrypoints.http.security import (
@@ -31,6 +35,7 @@ from entrypoints.http.security import (
     configured_tokens,
     error_response,
     is_loopback,
+    on_gateway,
 )
 from entrypoints.mcp.server import build_mcp_server, server_version
 from entrypoints.settings import Settings, split_list
@@ -53,13 +58,17 @@ class MethodNotAllowed(AppError):
 
 
 async def _coded_http_exception(request: Request, exc: Exception) -> Response:
-    """Starlette's own 404/405 (unknown path, wrong method) in the coded shape."""
+    """Starlette's own 404/405 (unknown path, wrong method) in the coded shape (OpenAI's
+    envelope under the gateway)."""
     status = exc.status_code if isinstance(exc, HTTPException) else 500
+    openai = on_gateway(request.scope)
     if status == 405:
-        return error_response(MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}."))
-    if status == 404:
-        return error_response(RouteNotFound(f"No endpoint at {request.url.path}."))
-    return error_response(exc)
+        error: Exception = MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}.")
+    elif status == 404:
+        error = RouteNotFound(f"No endpoint at {request.url.path}.")
+    else:
+        error = exc
+    return error_response(error, openai=openai)
 
 
 def _raise_mcp_body_cap(mcp_app: Starlette, limit: int) -> None:
@@ -115,6 +124,9 @@ def build_http_app(container: Container, transport: Transport = "http") -> Starl
     tokens = configured_tokens(settings)
     bodies = (rest.generate_body, rest.edit_body)
     document = openapi_document(bodies, rest.provider_ids, auth=bool(tokens), version=server_version())
+    gateway_paths, gateway_schemas = gateway_openapi()
+    document["paths"].update(gateway_paths)
+    document["components"]["schemas"].update(gateway_schemas)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -158,6 +170,7 @@ def build_http_app(container: Container, transport: Transport = "http") -> Starl
             Route("/readyz", readyz, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
             Mount("/v1", routes=rest.routes()),
+            Mount(OPENAI_PREFIX, routes=OpenAIGateway(container).routes()),
             Mount("", app=mcp_app),
         ],
         middleware=[
@@ -195,6 +208,8 @@ def serve_http(settings: Settings, transport: str, host: str, port: int, insecur
     unless ``insecure``."""
     import uvicorn
 
+    from entrypoints.http.connection_guard import guarded_protocol
+
     if not is_loopback(host) and not configured_tokens(settings):
         if not insecure:
             raise SystemExit(
@@ -211,4 +226,8 @@ def serve_http(settings: Settings, transport: str, host: str, port: int, insecur
         log_level=settings.log_level.lower(),
         server_header=False,
         timeout_graceful_shutdown=30,
+        # Idle and slow-header connections are cut off, and their number capped (see
+        # connection_guard: uvicorn alone arms no timer before a first response).
+        http=guarded_protocol(settings.header_timeout_s, settings.max_connections),
+        timeout_keep_alive=max(1, int(settings.header_timeout_s)),
     )

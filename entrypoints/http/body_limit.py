@@ -69,7 +69,13 @@ class BodyLimit:
             return
         deadline = asyncio.get_running_loop().time() + self.total_timeout_s
         declared = Headers(scope=scope).get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        if (
+            declared is not None
+            and declared.isascii()
+            and declared.isdigit()
+            and len(declared) <= 20  # int() refuses more than 4300 digits
+            and int(declared) > self.max_bytes
+        ):
             more = int(declared) <= 2 * self.max_bytes
             await self._too_large(scope, receive, send, 0, more, deadline)
             return

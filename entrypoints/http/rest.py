@@ -19,6 +19,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from application.create_images import InputLoader
 from domain.errors import AppError, ImageNotFound, InvalidRequest
 from domain.images import ImageRequest, StoredImage
 from domain.media import extension_for
@@ -51,22 +52,23 @@ def _invalid_body(exc: PydanticValidationError) -> InvalidRequest:
     return InvalidRequest(message, problems=problems)
 
 
-def coded(handler: Handler) -> Handler:
-    """Every failure of ``handler`` becomes the coded JSON error with its HTTP status."""
+def coded(handler: Handler, respond: Callable[..., Response] = error_response) -> Handler:
+    """Every failure of ``handler`` becomes the coded JSON error with its HTTP status.
+    ``respond(exc, status=None)`` shapes it (the OpenAI gateway passes its own envelope)."""
 
     @functools.wraps(handler)
     async def wrapped(request: Request) -> Response:
         try:
             return await handler(request)
         except MalformedBody as exc:
-            return error_response(exc, status=400)
+            return respond(exc, status=400)
         except ClientDisconnect:
             # Nobody will read the answer; not worth an "unexpected error" traceback.
-            return error_response(MalformedBody("The client disconnected mid-body."), status=400)
+            return respond(MalformedBody("The client disconnected mid-body."), status=400)
         except PydanticValidationError as exc:
-            return error_response(_invalid_body(exc))
+            return respond(_invalid_body(exc))
         except Exception as exc:  # AppErrors keep their code; the rest is logged and masked
-            return error_response(exc)
+            return respond(exc)
 
     return wrapped
 
@@ -135,8 +137,9 @@ class RestApi:
 
     async def edits(self, request: Request) -> Response:
         body: EditBody = await read_json(request, self.edit_body)
-        images, mask = await self.reader.read_all(body.images, body.mask)
-        return await self._create(request, body, self._request(body, images=images, mask=mask), edit=True)
+        # Read and checked only once the call is admitted (in-flight cap, input deadline).
+        inputs = functools.partial(self.reader.read_all, body.images, body.mask)
+        return await self._create(request, body, self._request(body), edit=True, inputs=inputs)
 
     def _request(self, body: GenerateBody, **inputs: Any) -> ImageRequest:
         return ImageRequest(
@@ -158,12 +161,20 @@ class RestApi:
         )
 
     async def _create(
-        self, request: Request, body: GenerateBody, image_request: ImageRequest, edit: bool
+        self,
+        request: Request,
+        body: GenerateBody,
+        image_request: ImageRequest,
+        edit: bool,
+        inputs: InputLoader | None = None,
     ) -> Response:
-        use_case = self.container.edit_image() if edit else self.container.generate_image()
         mode = body.inline or InlineMode.NONE
         renderer = InlineRenderer(self.settings, mode)
-        outcome = await cancel_on_disconnect(request, use_case(image_request, None, renderer.images_ready))
+        if edit:
+            call = self.container.edit_image()(image_request, None, renderer.images_ready, inputs)
+        else:
+            call = self.container.generate_image()(image_request, None, renderer.images_ready)
+        outcome = await cancel_on_disconnect(request, call)
         inlined = await renderer.render(outcome)
         data = structured_result(outcome, inlined, local_paths=False).model_dump(exclude_none=True)
         for record, preview in zip(data.get("images", []), inlined, strict=True):
@@ -186,7 +197,9 @@ class RestApi:
 
     async def recent(self, request: Request) -> Response:
         raw = request.query_params.get("limit", str(DEFAULT_LIST))
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIST:
+        # isdigit() alone admits "²" and "٣" (int() refuses the first), and int() refuses
+        # more than 4300 digits: ASCII digits of bounded length only.
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 6) or not 1 <= int(raw) <= MAX_LIST:
             raise InvalidRequest(f"limit must be an integer from 1 to {MAX_LIST}.", option="limit")
         records = await self.store.list_recent(int(raw))
         images = [_stored_info(r, self._href(request, r.id)) for r in records]

@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from domain.errors import AppError
 from domain.tenants import UNNAMED
+from entrypoints.http.openai_errors import OPENAI_PREFIX, openai_envelope, should_retry
 from entrypoints.mcp.error_payload import HTTP_STATUS, error_payload
 from entrypoints.settings import Settings, parse_auth_tokens
 from entrypoints.tenancy import TENANT_HEADER, acting_as, tenant_header_value
@@ -86,16 +87,28 @@ def error_response(
     headers: dict[str, str] | None = None,
     *,
     jsonrpc: bool = False,
+    openai: bool = False,
 ) -> JSONResponse:
     """The coded JSON error for ``exc``; ``Retry-After`` when its details carry ``retry_after``.
-    ``jsonrpc`` wraps it as a JSON-RPC error (our payload in ``error.data``)."""
+    ``jsonrpc`` wraps it as a JSON-RPC error (our payload in ``error.data``); ``openai`` puts
+    it in OpenAI's envelope, with OpenAI's statuses, for the gateway."""
     payload = error_payload(exc)
     body: dict[str, Any] = payload
     if jsonrpc:
         message = f"[{payload['code']}] {payload['message']}"
         body = {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message, "data": payload}}
+    if openai:
+        body, status = openai_envelope(payload, status)
+        headers = {"x-should-retry": should_retry(payload), **(headers or {})}
     status = status or HTTP_STATUS.get(payload["code"], 500)
     return JSONResponse(body, status_code=status, headers=_response_headers(payload, headers))
+
+
+def openai_error_response(
+    exc: BaseException, status: int | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """:func:`error_response` in OpenAI's envelope (the gateway's handlers use this one)."""
+    return error_response(exc, status, headers, openai=True)
 
 
 async def refuse(
@@ -107,9 +120,20 @@ async def refuse(
     status: int | None = None,
 ) -> None:
     """Send the coded refusal. On the MCP endpoints it is wrapped as a JSON-RPC error (our
-    payload in ``error.data``), which MCP clients surface instead of a bare HTTP status."""
+    payload in ``error.data``), which MCP clients surface instead of a bare HTTP status; on
+    the OpenAI gateway it is in OpenAI's envelope, which its SDKs raise as their own errors."""
     mcp = _request_path(scope).startswith(MCP_PATHS)
-    await error_response(exc, status, headers, jsonrpc=mcp)(scope, receive, send)
+    openai = on_gateway(scope)
+    await error_response(exc, status, headers, jsonrpc=mcp, openai=openai)(scope, receive, send)
+
+
+def on_gateway(scope: Scope) -> bool:
+    """Whether the request is for the OpenAI-compatible gateway (its errors use OpenAI's envelope).
+    Inside a mount ``root_path`` includes the mount's prefix; ``app_root_path`` is the server's."""
+    path: str = scope.get("path", "")
+    root: str = scope.get("app_root_path", scope.get("root_path", ""))
+    path = path[len(root) :] if root and path.startswith(root) else path
+    return path == OPENAI_PREFIX or path.startswith(OPENAI_PREFIX + "/")
 
 
 async def close_websocket(receive: Receive, send: Send) -> None:

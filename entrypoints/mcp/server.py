@@ -4,20 +4,21 @@
 # annotations (the provider enum) must be real objects when FastMCP inspects them.
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
-from attrs import evolve
 from fastmcp import Context, FastMCP
 from fastmcp.tools import ToolResult
 from mcp.types import ImageContent, ResourceLink, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
-from application.create_images import ImageOutcome
+from application.create_images import ImageOutcome, InputLoader
 from domain.errors import AppError
 from domain.images import ImageRequest
 from entrypoints.container import Container
 from entrypoints.mcp import tool_params as P
 from entrypoints.mcp.errors import CodedErrors, error_result
+from entrypoints.mcp.identity import INSTRUCTIONS, SERVER_NAME, server_version
 from entrypoints.mcp.presentation import (
     ImageToolResult,
     InlineRenderer,
@@ -36,29 +37,6 @@ from entrypoints.mcp.tasks import (
 from entrypoints.settings import InlineMode, Settings
 
 log = logging.getLogger("image_gen_mcp")
-
-SERVER_NAME = "image-gen-mcp"
-INSTRUCTIONS = """\
-Generates and edits images on OpenAI, Azure OpenAI, Google Gemini, Vertex AI and OpenRouter
-through one schema. Call get_model_capabilities to see which providers are enabled (and which
-variable enables the others), and what each model supports (sizes, aspect ratios, masks,
-transparency, max n). provider and model may be omitted: the server picks its default and
-says which it chose. Results carry a small inline preview plus a resource link
-(image://{id}) to the full image; pass image://{id} to edit_image to edit an image made
-earlier without re-sending it. Every failure is an isError result whose structuredContent has
-a stable `code`. Options a model cannot honour exactly are remapped and reported in
-`warnings`; pass strict=true to get an error instead."""
-
-
-def server_version() -> str:
-    """The installed package's version (reported as serverInfo and in the OpenAPI document)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("image-gen-mcp")
-    except PackageNotFoundError:
-        return "0+unknown"
-
 
 class CapabilitiesResult(BaseModel):
     """structuredContent of get_model_capabilities."""
@@ -167,7 +145,11 @@ def build_mcp_server(
     as_task = task_config(settings)
 
     async def run(
-        ctx: Context | None, request: ImageRequest, inline: InlineMode | None, edit: bool
+        ctx: Context | None,
+        request: ImageRequest,
+        inline: InlineMode | None,
+        edit: bool,
+        inputs: InputLoader | None = None,
     ) -> ToolResult:
         async def progress(done: float, total: float | None, message: str) -> None:
             if ctx is not None:
@@ -176,12 +158,12 @@ def build_mcp_server(
         try:
             use_case = container.edit_image() if edit else container.generate_image()
             renderer = InlineRenderer(settings, inline or settings.inline)
-            outcome: ImageOutcome = await waiting_for_a_slot(
-                ctx,
-                lambda: use_case(request, progress, renderer.images_ready),
-                settings.request_timeout_s,
-                progress,
+            call: Callable[[], Awaitable[ImageOutcome]] = (
+                (lambda: use_case(request, progress, renderer.images_ready, inputs))
+                if edit
+                else (lambda: use_case(request, progress, renderer.images_ready))
             )
+            outcome = await waiting_for_a_slot(ctx, call, settings.request_timeout_s, progress)
             inlined = await renderer.render(outcome)
         except Exception as exc:
             # Every exception, not only AppError: as a background task the body runs in a Docket
@@ -287,18 +269,14 @@ def build_mcp_server(
         image://{id} from an earlier result, so nothing needs re-sending."""
         with acting_for_caller(ctx):
             try:
-                decoded, decoded_mask = await reader.read_all(images, mask)
-                request = evolve(
-                    image_request(
-                        prompt, provider, model, n, size, orientation, quality, background, negative_prompt,
-                        directory, aspect_ratio, output_format, output_compression, strict,
-                    ),
-                    images=decoded,
-                    mask=decoded_mask,
+                request = image_request(
+                    prompt, provider, model, n, size, orientation, quality, background,
+                    negative_prompt, directory, aspect_ratio, output_format, output_compression, strict,
                 )  # fmt: skip
             except Exception as exc:  # as a task, no middleware is there to code it
                 return error_result(exc)
-            return await run(ctx, request, inline, edit=True)
+            # Read and checked only once the call is admitted (in-flight cap, input deadline).
+            return await run(ctx, request, inline, edit=True, inputs=lambda: reader.read_all(images, mask))
 
     @mcp.tool(
         title="Get Model Capabilities",

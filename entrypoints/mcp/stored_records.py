@@ -17,7 +17,7 @@ def preview_uri(image_id: str) -> str:
 
 def stored_summary(record: StoredImage, *, local_paths: bool = True) -> dict[str, Any]:
     """Metadata only (never pixels): ids, links, size, hash, prompt and lineage; the file path
-    only for local clients."""
+    only for local clients, and only when the store has one (an object store has none)."""
     summary = {
         "id": record.id,
         "uri": image_uri(record.id),
@@ -34,6 +34,6 @@ def stored_summary(record: StoredImage, *, local_paths: bool = True) -> dict[str
         "model": record.metadata.get("model"),
         "source_images": record.metadata.get("source_images") or [],
     }
-    if not local_paths:
+    if not local_paths or record.path is None:
         del summary["path"]
     return summary

@@ -44,7 +44,9 @@ CACHEABLE_METHODS = frozenset(
 # Settings that cannot change what the server lists: where images go, and where this cache is.
 # Secrets (SECRET_FIELDS) are reduced to whether they are set; their values never reach the
 # fingerprint.
-_UNLISTED_SETTINGS = frozenset({"output_dir", "cache_dir", "fast_start"})
+_UNLISTED_SETTINGS = frozenset(
+    {"output_dir", "cache_dir", "fast_start", "store_url", "aws_secret_access_key", "aws_session_token"}
+)
 
 # The code that shapes the listings: this project's layers, and the frameworks that render them.
 _LAYERS = ("domain", "application", "adapters", "entrypoints")

@@ -15,6 +15,15 @@ on both directions are copied as raw bytes, unparsed. Lines reach the server thr
 (64 KiB on Linux) that nothing drains until the framework has loaded: a host that sends more
 than that before its first answer waits for the server, as it would without the relay.
 
+JSON-RPC's rules hold through the relay. A request whose id is null, not a string or an
+integer, or the same as one still pending, is passed to the server untouched and never answered
+or recorded from the cache. A server reply settles a pending request only when it answers that
+request's method (a ``tools/list`` result has ``tools``, ...), so two requests sharing an id
+cannot have their answers swapped or dropped. A cached ``initialize`` answer never speaks for the
+server about itself: its ``instructions`` and ``serverInfo`` are replaced, before it is served,
+by the ones this code states (``identity``), and when the server's own answer still differs the
+entry is not served again in this process.
+
 Only stdlib is imported here: the relay starts before anything slow has loaded.
 """
 
@@ -43,6 +52,15 @@ LIST_CHANGED = {
     "resources/list": "notifications/resources/list_changed",
     "resources/templates/list": "notifications/resources/list_changed",
 }
+# A key every successful answer to the method carries: how a reply is matched to a method.
+RESULT_KEYS = {
+    "initialize": "protocolVersion",
+    "tools/list": "tools",
+    "prompts/list": "prompts",
+    "resources/list": "resources",
+    "resources/templates/list": "resourceTemplates",
+}
+IDENTITY_FIELDS = ("instructions", "serverInfo")
 
 
 class StdioRelay:
@@ -53,9 +71,17 @@ class StdioRelay:
     all four descriptors."""
 
     def __init__(
-        self, cache: ListingCache, wire_in: int, wire_out: int, to_server: int, from_server: int
+        self,
+        cache: ListingCache,
+        wire_in: int,
+        wire_out: int,
+        to_server: int,
+        from_server: int,
+        identity: dict[str, Any] | None = None,
     ) -> None:
         self._cache = cache
+        self._identity = identity  # instructions and serverInfo as this code states them
+        self._distrusted: set[str] = set()  # cache keys not served again in this process
         self._wire_in = wire_in
         self._wire_out = wire_out
         self._to_server = to_server
@@ -74,7 +100,7 @@ class StdioRelay:
         ]
 
     @classmethod
-    def install(cls, cache: ListingCache) -> StdioRelay:
+    def install(cls, cache: ListingCache, identity: dict[str, Any] | None = None) -> StdioRelay:
         """Put the relay between this process's fds 0/1 and the host, and start it.
 
         Call before the server opens its stdio transport; the server then reads and writes
@@ -88,7 +114,7 @@ class StdioRelay:
         os.dup2(server_stdout, 1)
         os.close(server_stdin)
         os.close(server_stdout)
-        relay = cls(cache, wire_in, wire_out, to_server, from_server)
+        relay = cls(cache, wire_in, wire_out, to_server, from_server, identity)
         relay.start()
         return relay
 
@@ -144,6 +170,8 @@ class StdioRelay:
         if method not in CACHEABLE_METHODS:
             self._end_opening()
             return
+        if not _valid_id(message["id"]):
+            return  # null, a float, an object...: the server answers it, the cache stays out
         params = message.get("params")
         try:
             key = request_key(method, params, None if method == "initialize" else self._session)
@@ -151,10 +179,15 @@ class StdioRelay:
         except RecursionError:  # parsed, yet nested too deep to key: the server answers it
             self._end_opening()
             return
-        if method == "initialize":
-            self._session = key
         with self._lock:
-            cached = self._cache.get(key)
+            if request_id in self._served or request_id in self._recording:
+                return  # an id still pending: forwarded untouched, neither served nor recorded
+            if method == "initialize":
+                self._session = key
+            cached = None if key in self._distrusted else self._cache.get(key)
+            if method == "initialize" and isinstance(cached, dict) and self._identity is not None:
+                # The cache never speaks for the server about itself.
+                cached = {**cached, **self._identity}
             answer = None
             if cached is not None:
                 # An entry that cannot be written as JSON (a corrupt file) is a miss: the
@@ -237,12 +270,19 @@ class StdioRelay:
 
     def _reply(self, message: dict[str, Any], line: bytes) -> None:
         request_id = _id_key(message["id"])
+        pending = self._served.get(request_id) or self._recording.get(request_id)
+        if pending is not None and not _answers(pending[1], message):
+            self._write_wire(line)  # the answer to another request that reused the id
+            return
         if request_id in self._served:
             # The host already has the cached answer: check it, and drop this duplicate.
             key, method = self._served.pop(request_id)
             if "result" not in message:
                 self._cache.discard(key)
-            elif self._cache.put(key, message["result"]):
+                return
+            if method == "initialize":
+                self._check_identity(key, message["result"])
+            if self._cache.put(key, message["result"]):
                 log.info("cached %s answer was stale; updated", method)
                 if method in LIST_CHANGED and self._session is not None:
                     notice = {"jsonrpc": "2.0", "method": LIST_CHANGED[method]}
@@ -253,6 +293,15 @@ class StdioRelay:
             if "result" in message:
                 self._cache.put(key, message["result"])
         self._write_wire(line)
+
+    def _check_identity(self, key: str, result: Any) -> None:
+        """The server's instructions or serverInfo differ from what this code states (and so
+        from what the host was given): stop serving that entry for the rest of the process."""
+        if self._identity is None or not isinstance(result, dict):
+            return
+        if any(result.get(name) != self._identity.get(name) for name in IDENTITY_FIELDS):
+            log.warning("initialize answer differs from the relay's identity; no longer served from cache")
+            self._distrusted.add(key)
 
     def _go_raw_when_settled(self) -> bool:
         """Once the opening is over and every early answer is checked, stop parsing."""
@@ -276,6 +325,22 @@ def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
+
+
+def _valid_id(request_id: Any) -> bool:
+    # JSON-RPC ids are strings or integers (null only in replies to unparseable requests);
+    # bool is an int subclass in Python but true/false are not ids.
+    return isinstance(request_id, str) or (isinstance(request_id, int) and not isinstance(request_id, bool))
+
+
+def _answers(method: str, message: dict[str, Any]) -> bool:
+    """Whether ``message`` can be the reply to a ``method`` request: an error can answer
+    anything; a result must carry the method's mark (``ping`` and the rest: any object)."""
+    if "result" not in message:
+        return True
+    result = message["result"]
+    mark = RESULT_KEYS.get(method)
+    return isinstance(result, dict) and (mark is None or mark in result)
 
 
 def _id_key(request_id: Any) -> str:

@@ -80,7 +80,11 @@ def start_relay(settings: Settings) -> StdioRelay | None:
     from entrypoints.stdio.relay import StdioRelay
 
     try:
-        return StdioRelay.install(ListingCache.open(settings.cache_dir, settings))
+        from entrypoints.mcp.identity import INSTRUCTIONS, SERVER_NAME, server_version
+
+        about = {"name": SERVER_NAME, "version": server_version()}
+        identity = {"instructions": INSTRUCTIONS, "serverInfo": about}
+        return StdioRelay.install(ListingCache.open(settings.cache_dir, settings), identity)
     except OSError as exc:  # no spare descriptors, a closed stdio: serve without the relay
         log.warning("stdio relay not started (%s); serving directly", exc.strerror)
         return None

@@ -7,6 +7,8 @@ import pytest
 
 from adapters.filesystem_store import FilesystemImageStore
 from adapters.memory import InMemoryImageStore
+from adapters.object_store import ObjectImageStore
+from adapters.object_store_backends import open_object_image_store
 from domain.errors import ImageNotFound, InvalidRequest, StorageFailed
 from tests.contract.store_contract import ImageStoreContract, generated
 
@@ -15,6 +17,17 @@ class TestInMemoryImageStore(ImageStoreContract):
     @pytest.fixture
     def store(self) -> InMemoryImageStore:
         return InMemoryImageStore()
+
+
+class TestObjectImageStoreOnS3(ImageStoreContract):
+    """The same contract against moto's S3 server: a bucket root, a prefix, and a tenant view."""
+
+    @pytest.fixture(params=["bucket-root", "prefix", "tenant"])
+    def store(self, request: pytest.FixtureRequest, s3_bucket: str) -> ObjectImageStore:
+        if request.param == "bucket-root":
+            return open_object_image_store(f"s3://{s3_bucket}")
+        store = open_object_image_store(f"s3://{s3_bucket}/team/images")
+        return store.for_tenant("acme") if request.param == "tenant" else store
 
 
 class TestFilesystemImageStore(ImageStoreContract):

@@ -157,8 +157,10 @@ async def dns(monkeypatch: pytest.MonkeyPatch) -> FakeDns:
     return fake
 
 
-def fetcher(**kwargs: object) -> SafeUrlFetcher:
-    options: dict = {"timeout_s": 2.0, "max_bytes": 4096, "allowed_hosts": "img.test"}
+def fetcher(server: LoopbackServer | None = None, **kwargs: object) -> SafeUrlFetcher:
+    # The allow-list matches host and port: the loopback server's port must be named.
+    allowed = f"img.test:{server.port}" if server else "img.test"
+    options: dict = {"timeout_s": 2.0, "max_bytes": 4096, "allowed_hosts": allowed}
     options.update(kwargs)
     return SafeUrlFetcher(**options)
 
@@ -177,7 +179,7 @@ async def refused(fetch: SafeUrlFetcher, url: str, reason: str) -> InvalidReques
 
 
 async def test_allow_listed_host_is_fetched_from_the_pinned_address(server, dns) -> None:
-    fetch = fetcher()
+    fetch = fetcher(server)
     body = await fetch(f"http://img.test:{server.port}/img.png")
     await fetch.aclose()
     assert body == PNG
@@ -188,7 +190,7 @@ async def test_allow_listed_host_is_fetched_from_the_pinned_address(server, dns)
 
 
 async def test_missing_content_type_is_accepted_and_relative_redirects_followed(server, dns) -> None:
-    fetch = fetcher()
+    fetch = fetcher(server)
     assert await fetch(f"http://img.test:{server.port}/untyped") == PNG
     assert await fetch(f"http://img.test:{server.port}/hop") == PNG
     await fetch.aclose()
@@ -255,24 +257,24 @@ async def test_allow_list_does_not_open_multicast_or_unspecified(dns) -> None:
 
 
 async def test_redirect_to_a_private_address_is_refused(server, dns) -> None:
-    fetch = fetcher()
+    fetch = fetcher(server)
     await refused(fetch, f"http://img.test:{server.port}/to-private", "blocked_address")
     assert dns.lookups["internal.test"] == 1 and server.connections == 1
 
 
 async def test_redirect_to_a_name_resolving_to_loopback_is_refused(server, dns) -> None:
     # The first hop is allow-listed; the second (another name for the same loopback) is not.
-    await refused(fetcher(), f"http://img.test:{server.port}/to-loopback-name", "blocked_address")
+    await refused(fetcher(server), f"http://img.test:{server.port}/to-loopback-name", "blocked_address")
     assert server.connections == 1
 
 
 async def test_redirect_to_plain_http_is_refused(server, dns) -> None:
-    await refused(fetcher(), f"http://img.test:{server.port}/to-plain-http", "scheme")
+    await refused(fetcher(server), f"http://img.test:{server.port}/to-plain-http", "scheme")
     assert dns.lookups["public.test"] == 0
 
 
 async def test_redirects_are_bounded(server, dns) -> None:
-    error = await refused(fetcher(max_redirects=3), f"http://img.test:{server.port}/loop", "redirect")
+    error = await refused(fetcher(server, max_redirects=3), f"http://img.test:{server.port}/loop", "redirect")
     assert "more than 3 redirects" in error.message
     assert server.connections == 4
 
@@ -281,40 +283,40 @@ async def test_redirects_are_bounded(server, dns) -> None:
 
 
 async def test_declared_oversized_body_is_refused_before_reading(server, dns) -> None:
-    await refused(fetcher(), f"http://img.test:{server.port}/declared-huge", "too_large")
+    await refused(fetcher(server), f"http://img.test:{server.port}/declared-huge", "too_large")
 
 
 async def test_oversized_streamed_body_is_cut_off(server, dns) -> None:
-    error = await refused(fetcher(max_bytes=4096), f"http://img.test:{server.port}/endless", "too_large")
+    error = await refused(fetcher(server, max_bytes=4096), f"http://img.test:{server.port}/endless", "too_large")
     assert "4096" in error.message
 
 
 async def test_non_image_content_type_is_refused_and_body_not_echoed(server, dns) -> None:
-    error = await refused(fetcher(), f"http://img.test:{server.port}/page", "content_type")
+    error = await refused(fetcher(server), f"http://img.test:{server.port}/page", "content_type")
     assert "<html" not in str(error.to_payload())
 
 
 async def test_slow_server_times_out(server, dns) -> None:
     started = time.monotonic()
-    error = await refused(fetcher(timeout_s=0.2), f"http://img.test:{server.port}/slow", "timeout")
+    error = await refused(fetcher(server, timeout_s=0.2), f"http://img.test:{server.port}/slow", "timeout")
     assert time.monotonic() - started < 1.0
     assert error.message == "could not fetch images[0]: timed out after 0.2 s."
 
 
 async def test_trickling_body_hits_the_overall_deadline(server, dns) -> None:
     started = time.monotonic()
-    await refused(fetcher(timeout_s=0.2), f"http://img.test:{server.port}/drip", "timeout")
+    await refused(fetcher(server, timeout_s=0.2), f"http://img.test:{server.port}/drip", "timeout")
     assert time.monotonic() - started < 1.0
 
 
 async def test_http_error_status_is_refused_with_the_status(server, dns) -> None:
-    error = await refused(fetcher(), f"http://img.test:{server.port}/missing", "http_status")
+    error = await refused(fetcher(server), f"http://img.test:{server.port}/missing", "http_status")
     assert error.details["status"] == 404
 
 
 async def test_unresolvable_and_unreachable_hosts_are_coded(dns) -> None:
     await refused(fetcher(), "https://nowhere.test/img.png", "dns")
-    await refused(fetcher(allowed_hosts="img.test"), "http://img.test:1/img.png", "network")
+    await refused(fetcher(allowed_hosts="img.test:1"), "http://img.test:1/img.png", "network")
 
 
 # -- schemes and local files --------------------------------------------------------------
@@ -416,3 +418,52 @@ async def test_edit_tool_fetches_through_the_container_fetcher(output_root, allo
     assert result.structured_content["code"] == "invalid_request"
     assert result.structured_content["details"]["option"] == "images[0]"
     assert expected in result.structured_content["message"]
+
+
+# -- IPv6 forms embedding an IPv4 address, and the allow-list's ports --------------------
+
+EMBEDDING_PRIVATE = [
+    "::ffff:0:7f00:1",  # IPv4-translated (SIIT) 127.0.0.1
+    "::ffff:0:a9fe:a9fe",  # IPv4-translated metadata address
+    "::ffff:0:a00:1",  # IPv4-translated 10.0.0.1
+    "::a00:1",  # IPv4-compatible 10.0.0.1
+    "64:ff9b::7f00:1",  # NAT64 well-known prefix
+    "64:ff9b:1::a00:1",  # NAT64 local-use prefix
+    "2002:c0a8:101::1",  # 6to4 of 192.168.1.1
+    "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, client 127.0.0.1 (obfuscated)
+    "2a00:1450::5efe:a9fe:a9fe",  # ISATAP interface id around the metadata address
+    "fe80::200:5efe:a00:1",  # ISATAP link-local
+]
+
+
+@pytest.mark.parametrize("address", EMBEDDING_PRIVATE)
+def test_ipv6_forms_are_judged_by_the_embedded_ipv4(address: str) -> None:
+    reason = blocked_reason(ipaddress.ip_address(address))
+    embedded = ipaddress.ip_address(address)
+    assert reason in {"loopback", "private", "link-local"}, (embedded, reason)
+
+
+def test_translated_range_with_a_public_address_follows_the_embedded_address() -> None:
+    # Before, ::ffff:0:0:0/96 was not recognised at all: ::ffff:0:7f00:1 passed as public.
+    assert blocked_reason(ipaddress.ip_address("::ffff:0:808:808")) is None
+    assert blocked_reason(ipaddress.ip_address("::ffff:0:7f00:1")) == "loopback"
+
+
+async def test_allow_list_matches_host_and_port(server, dns) -> None:
+    other = f"http://img.test:{server.port}/img.png"
+    # A bare host means the scheme's default port only, not every service on that host.
+    await refused(fetcher(allowed_hosts="img.test"), other, "scheme")
+    await refused(fetcher(allowed_hosts=f"img.test:{server.port + 1}"), other, "scheme")
+    fetch = fetcher(allowed_hosts=f"IMG.test:{server.port}")
+    assert await fetch(other) == PNG
+    await fetch.aclose()
+    # A https URL on a non-default port of an allow-listed bare host may not reach a private address.
+    await refused(fetcher(allowed_hosts="img.test"), f"https://img.test:{server.port}/img.png", "blocked_address")
+
+
+def test_allow_list_entries_parse_ports_and_ipv6_literals() -> None:
+    fetch = SafeUrlFetcher(allowed_hosts="a.test, b.test:8080, [fd00::1]:8443, [fd00::2], fd00::3, c.test:²")
+    assert fetch.allowed_hosts == {
+        ("a.test", None), ("b.test", 8080), ("fd00::1", 8443), ("fd00::2", None), ("fd00::3", None),
+        ("c.test:²", None),  # not a port (a superscript digit): matches no URL host
+    }  # fmt: skip

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+from openai import AsyncOpenAI
 from starlette.applications import Starlette
 
 from entrypoints.container import build_container
@@ -23,6 +24,7 @@ from tests.conftest import make_settings
 TOKEN = "tok-for-tests-0123456789"
 OTHER_TOKEN = "another-token-0123456789"
 BASE_URL = "http://127.0.0.1:8000"
+GATEWAY = f"{BASE_URL}/openai/v1"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
@@ -70,6 +72,22 @@ async def serving(app: Starlette, headers: dict[str, str] | None = None) -> Asyn
         ) as client,
     ):
         yield client
+
+
+@asynccontextmanager
+async def sdk(
+    app: Starlette, api_key: str = TOKEN, **options: Any
+) -> AsyncIterator[tuple[AsyncOpenAI, httpx2.AsyncClient]]:
+    """The OpenAI SDK pointed at the gateway of ``app`` in process (no retries unless asked),
+    and a plain client with the token for the native routes."""
+    options.setdefault("max_retries", 0)
+    async with (
+        lifespan(app),
+        httpx2.AsyncClient(transport=httpx2.ASGITransport(app)) as transport_client,
+        httpx2.AsyncClient(transport=httpx2.ASGITransport(app), base_url=BASE_URL, headers=AUTH) as http,
+    ):
+        client = AsyncOpenAI(base_url=GATEWAY, api_key=api_key, http_client=transport_client, **options)
+        yield client, http
 
 
 def mcp_client_factory(app: Starlette) -> Any:

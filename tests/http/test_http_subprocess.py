@@ -48,7 +48,7 @@ def _wait_until_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> 
 
 
 @contextmanager
-def console_server(workdir: Path, transport: str) -> Iterator[str]:
+def console_server(workdir: Path, transport: str, **extra_env: str) -> Iterator[str]:
     """``image-gen-mcp --transport <transport>`` on a free port; always terminated."""
     script = shutil.which("image-gen-mcp", path=str(Path(sys.executable).parent))
     assert script, "the console script is installed in the project environment"
@@ -60,6 +60,7 @@ def console_server(workdir: Path, transport: str) -> Iterator[str]:
         "IMAGE_GEN_MCP_OUTPUT_DIR": str(workdir / "out"),
         "IMAGE_GEN_MCP_MAX_BODY_BYTES": str(MAX_BODY),
         "IMAGE_GEN_MCP_LOG_LEVEL": "WARNING",
+        **extra_env,
     }
     log = workdir / f"{transport}-server.log"
     with log.open("wb") as sink:
@@ -154,3 +155,30 @@ async def test_legacy_sse_transport(tmp_path: Path) -> None:
             refused = await http.get("/sse")
     assert result.structured_content["ok"] is True
     assert refused.status_code == 401
+
+
+def test_openai_sdk_against_the_served_gateway(server: str, tmp_path: Path) -> None:
+    """The synchronous ``openai`` client, unchanged but for base_url and api_key, over real HTTP."""
+    import openai
+
+    client = openai.OpenAI(base_url=f"{server}/openai/v1", api_key=TOKEN, max_retries=0, timeout=30)
+    made = client.images.generate(prompt="a harbour", model="fake/fake-image", n=2, size="1536x1024")
+    png = base64.b64decode(made.data[0].b64_json or "")
+    edited = client.images.edit(
+        image=[("a.png", png, "image/png"), ("b.png", png, "image/png")],
+        mask=("m.png", png, "image/png"),
+        prompt="add boats",
+        model="fake/fake-image",
+        response_format="url",
+    )
+    fetched = httpx2.get(edited.data[0].url or "", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
+    models = [m.id for m in client.models.list()]
+    with pytest.raises(openai.AuthenticationError):
+        openai.OpenAI(base_url=f"{server}/openai/v1", api_key="nope", max_retries=0).models.list()
+    with pytest.raises(openai.APIStatusError) as oversized:
+        client.images.edit(image=("big.png", b"\x89PNG" + b"\0" * MAX_BODY, "image/png"), prompt="x")
+    assert len(made.data) == 2 and made.size == "64x43"
+    assert edited.model_extra is not None and edited.model_extra["image_gen"]["operation"] == "edit"
+    assert fetched.status_code == 200 and fetched.content.startswith(b"\x89PNG")
+    assert "fake/fake-image" in models
+    assert oversized.value.status_code == 413 and oversized.value.code == "payload_too_large"

@@ -28,6 +28,10 @@ async def test_openapi_describes_every_route_and_the_real_rules(client: httpx2.A
         "/v1/images/{image_id}/preview",
         "/healthz",
         "/readyz",
+        "/openai/v1/images/generations",
+        "/openai/v1/images/edits",
+        "/openai/v1/models",
+        "/openai/v1/models/{model}",
     }
     assert document["security"] == [{"bearer": []}]
     assert document["paths"]["/healthz"]["get"]["security"] == []
@@ -40,6 +44,22 @@ async def test_openapi_describes_every_route_and_the_real_rules(client: httpx2.A
     responses = document["paths"]["/v1/images/generations"]["post"]["responses"]
     assert {"200", "401", "403", "413", "422", "429", "502", "503", "504"} <= set(responses)
     assert "Retry-After" in responses["429"]["headers"]
+
+
+async def test_openapi_describes_the_openai_gateway(client: httpx2.AsyncClient) -> None:
+    document = (await client.get("/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+    generation = schemas["GenerationFields"]
+    assert generation["required"] == ["prompt"] and generation["additionalProperties"] is False
+    assert {"model", "n", "size", "quality", "response_format", "moderation"} <= set(generation["properties"])
+    edits = document["paths"]["/openai/v1/images/edits"]["post"]
+    assert {"multipart/form-data", "application/json"} == set(edits["requestBody"]["content"])
+    responses = edits["responses"]
+    assert {"200", "400", "401", "403", "404", "409", "422", "429", "500", "502", "503"} <= set(responses)
+    assert responses["400"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/OpenAIErrorBody"
+    }
+    assert "X-Image-Gen-Adjusted" in responses["200"]["headers"]
 
 
 async def test_openapi_without_tokens_declares_no_security(output_root: Path) -> None:

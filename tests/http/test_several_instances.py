@@ -1,5 +1,5 @@
 """Several instances as one: two HTTP instances and `image-gen-mcp worker` processes on one real
-redis-server and one store (a shared folder: the S3 store is not on this branch yet).
+redis-server and one store: a bucket on moto's S3 server, or a shared folder.
 
 A and B only queue tasks (IMAGE_GEN_MCP_TASK_CONCURRENCY=0), so every task runs on a worker.
 """
@@ -12,6 +12,7 @@ import time
 from contextlib import AsyncExitStack
 from pathlib import Path
 
+import pytest
 from fastmcp_tasks import ToolTask, call_tool_task
 
 from tests.http.helpers import AUTH, serving
@@ -22,8 +23,14 @@ from tests.task_clients import PlainClient, wait_for
 CAP = 2  # cluster-wide, on every process of the cluster
 
 
-async def test_two_instances_and_a_worker_behave_as_one(output_root: Path, redis_url: str) -> None:
-    shared = {"IMAGE_GEN_MCP_TASK_CONCURRENCY": 0, "IMAGE_GEN_MCP_MAX_IN_FLIGHT": CAP}
+@pytest.mark.parametrize("store", ["bucket", "folder"])
+async def test_two_instances_and_a_worker_behave_as_one(
+    output_root: Path, redis_url: str, store: str, request: pytest.FixtureRequest
+) -> None:
+    stores = {}
+    if store == "bucket":
+        stores = {"IMAGE_GEN_MCP_STORE_URL": f"s3://{request.getfixturevalue('s3_bucket')}/images"}
+    shared = {"IMAGE_GEN_MCP_TASK_CONCURRENCY": 0, "IMAGE_GEN_MCP_MAX_IN_FLIGHT": CAP, **stores}
     a = redis_app(output_root, redis_url, IMAGE_GEN_MCP_FAKE_LATENCY=1.0, **shared)
     b = redis_app(output_root, redis_url, IMAGE_GEN_MCP_FAKE_LATENCY=1.0, **shared)
     async with AsyncExitStack() as stack:
@@ -51,15 +58,21 @@ async def test_two_instances_and_a_worker_behave_as_one(output_root: Path, redis
         # mid-task hands it to the next one.
         on_a = await stack.enter_async_context(mcp_client(a))
         on_b = await stack.enter_async_context(mcp_client(b))
-        with worker(output_root, redis_url, latency=60, max_in_flight=CAP) as doomed:
+        with worker(output_root, redis_url, latency=60, max_in_flight=CAP, **stores) as doomed:
             task = await call_tool_task(on_a, "generate_image", CALL)
             await wait_for(task, lambda s: s.status_message == "Waiting for the vendor", 60)
             doomed.send_signal(signal.SIGKILL)
             doomed.wait(timeout=10)
             killed_at = time.monotonic()
-        with worker(output_root, redis_url, latency=0.2, max_in_flight=CAP):
+        with worker(output_root, redis_url, latency=0.2, max_in_flight=CAP, **stores):
             result = await ToolTask(on_b, "generate_image", task.create_result).result()
             assert time.monotonic() - killed_at < 60
-    assert result.structured_content["ok"] is True
+        assert result.structured_content["ok"] is True
+        # Nothing half-written: every image the store lists reads back whole through B.
+        listed = (await rest_b.get("/v1/images?limit=50")).json()
+        items = listed["images"] if isinstance(listed, dict) else listed
+        assert len(items) >= CAP + 3
+        for item in items:
+            assert (await rest_b.get(f"/v1/images/{item['id']}")).status_code == 200
     # Nothing half-written anywhere in the shared store.
     assert [p.name for p in output_root.rglob("*") if p.is_file() and p.name.endswith(".tmp")] == []

@@ -160,3 +160,31 @@ async def test_the_http_store_refuses_calls_outside_an_authenticated_request(app
     async with serving(app) as http:  # inside requests all is well
         assert (await http.get("/v1/images", headers=bearer(ACME))).status_code == 200
         assert (await http.get("/readyz")).status_code == 200
+
+
+async def test_the_openai_gateway_keeps_tenants_apart(app: Starlette) -> None:
+    from tests.http.helpers import sdk
+
+    async with sdk(app, api_key=ACME) as (acme, _), sdk(app, api_key=GLOBEX) as (globex, http):
+        made = await acme.images.generate(model="fake/fake-flex", prompt="acme gateway secret", response_format="url")
+        url = made.data[0].url
+        assert url and "/v1/images/" in url
+        image_id = url.rsplit("/", 1)[-1]
+        # Another tenant's token cannot fetch the link, edit by its id, or see it listed.
+        fetched = await http.get(f"/v1/images/{image_id}", headers=bearer(GLOBEX))
+        assert fetched.status_code == 404
+        edit = await http.post(
+            "/openai/v1/images/edits",
+            json={"prompt": "x", "model": "fake/fake-flex", "images": [f"image://{image_id}"]},
+            headers=bearer(GLOBEX),
+        )
+        assert edit.status_code == 404 and edit.json()["error"]["code"] == "image_not_found"
+        # The SDK's own edits reach only the caller's images too: acme may edit it.
+        mine = await acme.images.edit(image=("a.png", solid_png(8, 8), "image/png"), prompt="y", model="fake/fake-flex")
+        assert mine.data
+        listing = await http.get("/v1/images", headers=bearer(GLOBEX))
+        assert image_id not in listing.text and "acme gateway secret" not in listing.text
+        assert (await http.get(f"/v1/images/{image_id}", headers=bearer(ACME))).status_code == 200
+        theirs = await globex.images.generate(model="fake/fake-flex", prompt="globex plan", response_format="url")
+        acme_listing = (await http.get("/v1/images", headers=bearer(ACME))).text
+        assert theirs.data[0].url.rsplit("/", 1)[-1] not in acme_listing and "globex plan" not in acme_listing

@@ -37,13 +37,13 @@ def worker_env(output_root: Path, redis_url: str, latency: float, max_in_flight:
 
 @contextmanager
 def worker(
-    output_root: Path, redis_url: str, latency: float, max_in_flight: int = 16
+    output_root: Path, redis_url: str, latency: float, max_in_flight: int = 16, **extra: str
 ) -> Iterator[subprocess.Popen[bytes]]:
     """The `image-gen-mcp worker` console script, stopped at the end."""
     process = subprocess.Popen(  # noqa: S603 - our own argv
         [str(Path(sys.executable).parent / "image-gen-mcp"), "worker"],
         cwd=REPO,
-        env=worker_env(output_root, redis_url, latency, max_in_flight),
+        env=worker_env(output_root, redis_url, latency, max_in_flight) | extra,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

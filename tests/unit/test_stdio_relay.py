@@ -105,14 +105,19 @@ class Host:
 
 
 class Rig:
-    def __init__(self, cache: ListingCache, answer: Callable[[str, Any], Any] = default_answers) -> None:
+    def __init__(
+        self,
+        cache: ListingCache,
+        answer: Callable[[str, Any], Any] = default_answers,
+        identity: dict[str, Any] | None = None,
+    ) -> None:
         wire_in, self._host_out = os.pipe()
         self._host_in, wire_out = os.pipe()
         server_stdin, to_server = os.pipe()
         from_server, server_stdout = os.pipe()
         self.cache = cache
         self.server = Server(server_stdin, server_stdout, answer)
-        self.relay = StdioRelay(cache, wire_in, wire_out, to_server, from_server)
+        self.relay = StdioRelay(cache, wire_in, wire_out, to_server, from_server, identity)
         self.host = Host(self._host_out, self._host_in)
         self.stopped = False
         self.server.start()
@@ -139,9 +144,11 @@ def rig_factory(tmp_path: Path) -> Iterator[Callable[..., Rig]]:
     rigs: list[Rig] = []
 
     def make(
-        entries: dict[str, Any] | None = None, answer: Callable[[str, Any], Any] = default_answers
+        entries: dict[str, Any] | None = None,
+        answer: Callable[[str, Any], Any] = default_answers,
+        identity: dict[str, Any] | None = None,
     ) -> Rig:
-        rig = Rig(ListingCache(tmp_path / "listing.json", entries), answer)
+        rig = Rig(ListingCache(tmp_path / "listing.json", entries), answer, identity)
         rigs.append(rig)
         return rig
 
