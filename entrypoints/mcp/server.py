@@ -189,6 +189,18 @@ def build_mcp_server(
                 )
         return ToolResult(content=content, structured_content=result.model_dump(exclude_none=True))
 
+    async def serve(
+        ctx: Context | None, inline: InlineMode | None, inputs: InputLoader | None, *options: Any
+    ) -> ToolResult:
+        """One image tool call: an edit when it has ``inputs``. As a background task it runs
+        for the tenant that started it, and no middleware is there to code its failures."""
+        with acting_for_caller(ctx):
+            try:
+                request = image_request(*options)
+            except Exception as exc:
+                return error_result(exc)
+            return await run(ctx, request, inline, edit=inputs is not None, inputs=inputs)
+
     image_tool_schema = ImageToolResult.model_json_schema()
 
     @mcp.tool(
@@ -223,15 +235,11 @@ def build_mcp_server(
     ) -> ToolResult:
         """Generate image(s) from a text prompt. Returns inline previews, links to the
         full-resolution images (image://{id}) and compact metadata."""
-        with acting_for_caller(ctx):
-            try:
-                request = image_request(
-                    prompt, provider, model, n, size, orientation, quality, background,
-                    negative_prompt, directory, aspect_ratio, output_format, output_compression, strict,
-                )  # fmt: skip
-            except Exception as exc:  # as a task, no middleware is there to code it
-                return error_result(exc)
-            return await run(ctx, request, inline, edit=False)
+        return await serve(
+            ctx, inline, None,
+            prompt, provider, model, n, size, orientation, quality, background, negative_prompt,
+            directory, aspect_ratio, output_format, output_compression, strict,
+        )  # fmt: skip
 
     @mcp.tool(
         title="Edit Image(s)",
@@ -267,16 +275,12 @@ def build_mcp_server(
     ) -> ToolResult:
         """Edit image(s) following an instruction, optionally inside a mask. Accepts
         image://{id} from an earlier result, so nothing needs re-sending."""
-        with acting_for_caller(ctx):
-            try:
-                request = image_request(
-                    prompt, provider, model, n, size, orientation, quality, background,
-                    negative_prompt, directory, aspect_ratio, output_format, output_compression, strict,
-                )  # fmt: skip
-            except Exception as exc:  # as a task, no middleware is there to code it
-                return error_result(exc)
-            # Read and checked only once the call is admitted (in-flight cap, input deadline).
-            return await run(ctx, request, inline, edit=True, inputs=lambda: reader.read_all(images, mask))
+        # Read and checked only once the call is admitted (in-flight cap, input deadline).
+        return await serve(
+            ctx, inline, lambda: reader.read_all(images, mask),
+            prompt, provider, model, n, size, orientation, quality, background, negative_prompt,
+            directory, aspect_ratio, output_format, output_compression, strict,
+        )  # fmt: skip
 
     @mcp.tool(
         title="Get Model Capabilities",
