@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_images import IMAGES
-from fastmcp import Client
-from harness import LoopStallProbe, PhotoFakeProvider, bench_server, bench_settings, peak_rss_mb
+from harness import LoopStallProbe, PhotoFakeProvider, PlainClient, bench_server, bench_settings, peak_rss_mb
 
 
 async def parallel_calls(
@@ -34,7 +33,7 @@ async def parallel_calls(
         )
         fake = PhotoFakeProvider(size, latency=settings.fake_latency_s, image=image)
         server = bench_server(settings, fake)
-        async with Client(server) as client:
+        async with PlainClient(server) as client:
             # One call first, so imports and first-use costs are not counted as concurrency.
             await client.call_tool("generate_image", {"prompt": "warm-up", "provider": "fake"})
             rss_before = peak_rss_mb()

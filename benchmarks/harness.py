@@ -19,7 +19,7 @@ from typing import Any
 
 from bench_images import IMAGES
 from dependency_injector import providers
-from fastmcp import FastMCP
+from fastmcp import Client, FastMCP
 
 from adapters.memory import FakeImageProvider
 from domain.images import GeneratedImage, ProviderResult, Usage
@@ -62,6 +62,13 @@ class PhotoFakeProvider(FakeImageProvider):
             usage=Usage(input_tokens=10, output_tokens=100, total_tokens=110),
             used={"size": f"{width}x{height}"},
         )
+
+
+class PlainClient(Client):
+    """A client that declares no tasks extension, as today's hosts: the benchmarks time the
+    blocking call (fastmcp's Client would otherwise run every call as a background task)."""
+
+    _auto_internal_extensions = False
 
 
 def bench_settings(output_dir: Path, **values: Any) -> Settings:

@@ -24,8 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_images import IMAGES
-from fastmcp import Client
-from harness import LoopStallProbe, PhotoFakeProvider, bench_server, bench_settings, summarize
+from harness import LoopStallProbe, PhotoFakeProvider, PlainClient, bench_server, bench_settings, summarize
 
 from adapters.filesystem_store import FilesystemImageStore
 from domain.images import GeneratedImage
@@ -41,7 +40,7 @@ async def per_call(
         settings = bench_settings(Path(tmp))
         server = bench_server(settings, PhotoFakeProvider(size, image=image))
         samples: list[float] = []
-        async with Client(server) as client:
+        async with PlainClient(server) as client:
             args = {"prompt": "a lighthouse at dusk", "provider": "fake", "inline": inline}
             for _ in range(warmup):
                 await client.call_tool("generate_image", args)

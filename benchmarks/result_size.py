@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_images import IMAGES
-from fastmcp import Client
-from harness import PhotoFakeProvider, bench_server, bench_settings
+from harness import PhotoFakeProvider, PlainClient, bench_server, bench_settings
 
 SEED_CHARS_PER_1024_IMAGE = 4_200_000  # image-gen-mcp 1.4.0, measured on one 1024² image
 
@@ -36,7 +35,7 @@ async def result_chars(
         args: dict[str, Any] = {"prompt": "a harbour at dawn", "provider": "fake", "n": n}
         if inline:
             args["inline"] = inline
-        async with Client(server) as client:
+        async with PlainClient(server) as client:
             result = await client.call_tool_mcp("generate_image", args)
     assert not result.is_error, result
     wire = result.model_dump_json(by_alias=True, exclude_none=True)

@@ -145,8 +145,9 @@ class Overloaded(AppError):
 
 
 class BackendUnavailable(AppError):
-    """A shared engine this server depends on (Redis, for the cluster-wide limits) could not be
-    reached or refused us. ``details.engine`` names it; never its address or credentials."""
+    """A shared engine this server depends on (Redis, for the cluster-wide limits and the
+    background tasks) could not be reached or refused us. ``details.engine`` names it; never its
+    address or credentials."""
 
     code = "backend_unavailable"
     retryable = True

@@ -25,10 +25,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "command",
         nargs="?",
-        choices=("serve", "check"),
+        choices=("serve", "check", "worker"),
         default="serve",
-        help="serve (default); check: validate the settings, then make one cheap authenticated "
-        "request to each enabled vendor and print a table",
+        help="serve (default): the MCP server; check: validate the settings, then make one cheap "
+        "authenticated request to each enabled vendor and print a table; worker: run background "
+        "tasks from IMAGE_GEN_MCP_REDIS_URL with no front end",
     )
     parser.add_argument("--version", action="version", version=f"image-gen-mcp {server_version()}")
     parser.add_argument(
@@ -110,7 +111,11 @@ def main(argv: list[str] | None = None) -> None:
         from entrypoints.doctor import run_check
 
         raise SystemExit(run_check(load_settings()))
-    if args.transport == "stdio":
+    if args.command == "worker":
+        from entrypoints.mcp.worker import serve_worker
+
+        serve_worker(load_settings())
+    elif args.transport == "stdio":
         # Start-up is felt on every host session: pydantic and the settings are imported and
         # validated with the garbage collector paused, as the server build is (serve_stdio).
         from entrypoints.stdio.server import serve_stdio, start_up_heap

@@ -149,6 +149,30 @@ class Settings(BaseSettings):
     lease_s: float = Field(30.0, gt=0, validation_alias=_env("IMAGE_GEN_MCP_LEASE_TTL"))
     redis_prefix: str = Field("image-gen-mcp:", validation_alias=_env("IMAGE_GEN_MCP_REDIS_PREFIX"))
 
+    # -- MCP background tasks (on Docket: in memory, or on IMAGE_GEN_MCP_REDIS_URL) ----------
+    tasks_enabled: bool = Field(True, validation_alias=_env("IMAGE_GEN_MCP_TASKS"))
+    task_concurrency: int | None = Field(
+        None,
+        ge=0,
+        validation_alias=_env("IMAGE_GEN_MCP_TASK_CONCURRENCY"),
+        description="tasks this process runs at once (0: it only queues and answers polls); "
+        "default: IMAGE_GEN_MCP_MAX_IN_FLIGHT",
+    )
+    task_redelivery_s: float = Field(
+        30.0,
+        gt=0,
+        le=600,
+        validation_alias=_env("IMAGE_GEN_MCP_TASK_REDELIVERY"),
+        description="seconds after which a task whose worker stopped renewing its lease is "
+        "handed to another worker",
+    )
+    task_poll_interval_s: float = Field(
+        1.0, gt=0, le=60, validation_alias=_env("IMAGE_GEN_MCP_TASK_POLL_INTERVAL")
+    )
+    task_queue: str = Field(
+        "image-gen-mcp", pattern=r"^[A-Za-z0-9_.:-]{1,64}$", validation_alias=_env("IMAGE_GEN_MCP_TASK_QUEUE")
+    )
+
     # -- results -------------------------------------------------------------------------
     inline: InlineMode = Field(InlineMode.PREVIEW, validation_alias=_env("IMAGE_GEN_MCP_INLINE"))
     preview_budget_chars: int = Field(

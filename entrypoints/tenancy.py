@@ -83,3 +83,23 @@ class TenantStore(ImageStore):
 
     async def list_recent(self, limit: int = 20) -> list[StoredImage]:
         return await self._view().list_recent(limit)
+
+
+# An MCP background task runs in a worker, outside the request (often in another process), so
+# the tenant cannot ride on the context variable there. The HTTP face writes it into the request
+# headers the app sees (after dropping any the client sent), the tasks runtime keeps those
+# headers with the task, and the worker acts for the tenant they name.
+TENANT_HEADER = "x-image-gen-mcp-tenant"
+_TENANT_PREFIX = "tenant:"  # so the unnamed tenant ("") is a value, not a missing header
+
+
+def tenant_header_value(tenant: str) -> str:
+    return _TENANT_PREFIX + tenant
+
+
+def tenant_in_headers(headers: Mapping[str, str]) -> str | None:
+    """The tenant a request's headers name, or None when they name none."""
+    value = headers.get(TENANT_HEADER)
+    if value is None or not value.startswith(_TENANT_PREFIX):
+        return None
+    return checked_tenant(value[len(_TENANT_PREFIX) :])

@@ -31,6 +31,15 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)  # no stray .env file is read
 
 
+@pytest.fixture(autouse=True)
+def clients_without_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # fastmcp's Client declares the tasks extension once fastmcp_tasks is imported; the tests
+    # written for the blocking call keep it, and task tests use tests.task_clients.TaskClient.
+    from fastmcp import Client
+
+    monkeypatch.setattr(Client, "_auto_internal_extensions", False)
+
+
 @pytest.fixture
 def output_root(tmp_path: Path) -> Path:
     root = tmp_path / "out"

@@ -108,7 +108,7 @@ def build_http_app(container: Container, transport: Transport = "http") -> Starl
     settings: Settings = container.settings()
     # Every HTTP request names its tenant (BearerAuth); a store call outside one is a bug.
     container.store().require_request_tenant()
-    mcp = build_mcp_server(container, local_paths=False)
+    mcp = build_mcp_server(container, local_paths=False, shared_tasks=True)
     allowed_hosts = split_list(settings.allowed_hosts)
     allowed_origins = split_list(settings.allowed_origins)
     mcp_options: dict[str, Any] = {

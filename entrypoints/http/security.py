@@ -35,7 +35,7 @@ from domain.tenants import UNNAMED
 from entrypoints.http.openai_errors import OPENAI_PREFIX, openai_envelope, should_retry
 from entrypoints.mcp.error_payload import HTTP_STATUS, error_payload
 from entrypoints.settings import Settings, parse_auth_tokens
-from entrypoints.tenancy import acting_as
+from entrypoints.tenancy import TENANT_HEADER, acting_as, tenant_header_value
 
 REALM = "image-gen-mcp"
 MCP_PATHS = ("/mcp", "/sse", "/messages")
@@ -309,14 +309,14 @@ class BearerAuth:
         if not self.digests or _request_path(scope) in self.open_paths:
             # No token names a tenant: the unnamed one (loopback use without tokens, probes).
             with acting_as(UNNAMED):
-                await self.app(scope, receive, send)
+                await self.app(as_seen_behind(scope, UNNAMED), receive, send)
             return
         scheme, _, presented = Headers(scope=scope).get("authorization", "").partition(" ")
         presented = presented.strip()
         tenant = self.tenant_of(presented) if scheme.lower() == "bearer" and presented else None
         if tenant is not None:
             with acting_as(tenant):
-                await self.app(scope, receive, send)
+                await self.app(as_seen_behind(scope, tenant), receive, send)
             return
         if not presented:
             error = Unauthorized("A bearer token is required (Authorization: Bearer <token>).")
@@ -325,6 +325,19 @@ class BearerAuth:
             error = Unauthorized("The bearer token is not valid for this server.")
             challenge = f'Bearer realm="{REALM}", error="invalid_token"'
         await refuse(error, scope, receive, send, headers={"WWW-Authenticate": challenge})
+
+
+def as_seen_behind(scope: Scope, tenant: str) -> Scope:
+    """The request as the app behind the check sees it: without its token, and with the tenant
+    it acts for in :data:`TENANT_HEADER` (any such header the client sent is dropped first).
+
+    Nothing behind the check needs the token, and an MCP background task keeps its request's
+    headers in the task backend (Redis) for the worker that runs it, where a bearer token has no
+    business being. The worker has no request, so the tenant travels with those headers."""
+    dropped = (b"authorization", TENANT_HEADER.encode())
+    headers = [(name, value) for name, value in scope["headers"] if name.lower() not in dropped]
+    headers.append((TENANT_HEADER.encode(), tenant_header_value(tenant).encode()))
+    return {**scope, "headers": headers}
 
 
 def configured_tokens(settings: Settings) -> list[tuple[str, str]]:

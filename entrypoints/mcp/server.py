@@ -4,6 +4,7 @@
 # annotations (the provider enum) must be real objects when FastMCP inspects them.
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 from fastmcp import Context, FastMCP
@@ -27,19 +28,65 @@ from entrypoints.mcp.presentation import (
 )
 from entrypoints.mcp.resources import register_image_resources
 from entrypoints.mcp.stored_records import image_uri
+from entrypoints.mcp.tasks import (
+    acting_for_caller,
+    build_tasks_extension,
+    task_config,
+    waiting_for_a_slot,
+)
 from entrypoints.settings import InlineMode, Settings
 from entrypoints.version import server_version
 
 log = logging.getLogger("image_gen_mcp")
 
 
-def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastMCP:
+def image_request(
+    prompt: str,
+    provider: str | None,
+    model: str | None,
+    n: int | None,
+    size: Any,
+    orientation: Any,
+    quality: Any,
+    background: Any,
+    negative_prompt: str | None,
+    directory: str | None,
+    aspect_ratio: str | None,
+    output_format: Any,
+    output_compression: int | None,
+    strict: bool,
+) -> ImageRequest:
+    """The request the image tools share, in their parameters' order (an edit adds its images)."""
+    return ImageRequest(
+        prompt=prompt,
+        provider=provider,
+        model=model,
+        n=n or 1,
+        size=size,
+        orientation=orientation,
+        aspect_ratio=aspect_ratio,
+        quality=quality,
+        background=background,
+        negative_prompt=negative_prompt,
+        output_format=output_format,
+        output_compression=output_compression,
+        strict=strict,
+        directory=directory,
+    )
+
+
+def build_mcp_server(
+    container: Container, *, local_paths: bool = True, shared_tasks: bool = False
+) -> FastMCP:
     """Build the FastMCP server whose tools each call one use case of ``container``.
 
     ``local_paths`` means the caller runs on this machine (stdio): results report where each
     image was saved and local input paths may be read. The HTTP entrypoint turns it off:
     remote clients cannot open the server's files (ids and resource links serve them), and
-    read local inputs only when the operator allows it (IMAGE_GEN_MCP_LOCAL_INPUT_REMOTE)."""
+    read local inputs only when the operator allows it (IMAGE_GEN_MCP_LOCAL_INPUT_REMOTE).
+    ``shared_tasks`` puts background tasks in ``IMAGE_GEN_MCP_REDIS_URL`` when it is set (the
+    HTTP entrypoint and the worker); otherwise they stay in this process, as a stdio session's
+    do: its one local user has no business in a cluster's queue."""
     settings: Settings = container.settings()
     registry = container.registry()
     store = container.store()
@@ -58,6 +105,11 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
         middleware=[CodedErrors()],
         mask_error_details=True,
     )
+    tasks = build_tasks_extension(settings, shared=shared_tasks)
+    if tasks is not None:
+        mcp.add_extension(tasks)
+    # generate_image and edit_image may run as background tasks when the client opts in.
+    as_task = task_config(settings)
 
     async def run(
         ctx: Context | None,
@@ -73,12 +125,16 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
         try:
             use_case = container.edit_image() if edit else container.generate_image()
             renderer = InlineRenderer(settings, inline or settings.inline)
-            if edit:
-                outcome: ImageOutcome = await use_case(request, progress, renderer.images_ready, inputs)
-            else:
-                outcome = await use_case(request, progress, renderer.images_ready)
+            call: Callable[[], Awaitable[ImageOutcome]] = (
+                (lambda: use_case(request, progress, renderer.images_ready, inputs))
+                if edit
+                else (lambda: use_case(request, progress, renderer.images_ready))
+            )
+            outcome = await waiting_for_a_slot(ctx, call, settings.request_timeout_s, progress)
             inlined = await renderer.render(outcome)
-        except AppError as exc:
+        except Exception as exc:
+            # Every exception, not only AppError: as a background task the body runs in a Docket
+            # worker, outside the CodedErrors middleware, and must still end in a coded result.
             return error_result(exc, local_paths=local_paths)
         result = structured_result(outcome, inlined, local_paths=local_paths)
         content: list[Any] = [TextContent(type="text", text=summary_text(result))]
@@ -100,6 +156,18 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
                 )
         return ToolResult(content=content, structured_content=result.model_dump(exclude_none=True))
 
+    async def serve(
+        ctx: Context | None, inline: InlineMode | None, inputs: InputLoader | None, *options: Any
+    ) -> ToolResult:
+        """One image tool call: an edit when it has ``inputs``. As a background task it runs
+        for the tenant that started it, and no middleware is there to code its failures."""
+        with acting_for_caller(ctx):
+            try:
+                request = image_request(*options)
+            except Exception as exc:
+                return error_result(exc, local_paths=local_paths)
+            return await run(ctx, request, inline, edit=inputs is not None, inputs=inputs)
+
     async def generate_image(
         prompt: P.Prompt,
         provider: ProviderArg = None,
@@ -119,23 +187,11 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
         ctx: Context | None = None,
     ) -> ToolResult:
         """Generate images from a prompt. Returns previews, image://{id} links and metadata."""
-        request = ImageRequest(
-            prompt=prompt,
-            provider=provider,
-            model=model,
-            n=n or 1,
-            size=size,
-            orientation=orientation,
-            aspect_ratio=aspect_ratio,
-            quality=quality,
-            background=background,
-            negative_prompt=negative_prompt,
-            output_format=output_format,
-            output_compression=output_compression,
-            strict=strict,
-            directory=directory,
-        )
-        return await run(ctx, request, inline, edit=False)
+        return await serve(
+            ctx, inline, None,
+            prompt, provider, model, n, size, orientation, quality, background, negative_prompt,
+            directory, aspect_ratio, output_format, output_compression, strict,
+        )  # fmt: skip
 
     async def edit_image(
         prompt: P.EditPrompt,
@@ -158,24 +214,12 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
         ctx: Context | None = None,
     ) -> ToolResult:
         """Edit images by instruction, optionally inside a mask; takes image://{id} of earlier results."""
-        request = ImageRequest(
-            prompt=prompt,
-            provider=provider,
-            model=model,
-            n=n or 1,
-            size=size,
-            orientation=orientation,
-            aspect_ratio=aspect_ratio,
-            quality=quality,
-            background=background,
-            negative_prompt=negative_prompt,
-            output_format=output_format,
-            output_compression=output_compression,
-            strict=strict,
-            directory=directory,
-        )
         # Read and checked only once the call is admitted (in-flight cap, input deadline).
-        return await run(ctx, request, inline, edit=True, inputs=lambda: reader.read_all(images, mask))
+        return await serve(
+            ctx, inline, lambda: reader.read_all(images, mask),
+            prompt, provider, model, n, size, orientation, quality, background, negative_prompt,
+            directory, aspect_ratio, output_format, output_compression, strict,
+        )  # fmt: skip
 
     async def get_model_capabilities(
         provider: ProviderArg = None,
@@ -198,12 +242,12 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
     reads = ToolAnnotations(
         readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False
     )
-    for fn, title, annotations, output in (
-        (generate_image, "Generate Image(s)", writes, IMAGE_RESULT_SCHEMA),
-        (edit_image, "Edit Image(s)", writes, IMAGE_RESULT_SCHEMA),
-        (get_model_capabilities, "Get Model Capabilities", reads, CAPABILITIES_RESULT_SCHEMA),
+    for fn, title, annotations, output, task in (
+        (generate_image, "Generate Image(s)", writes, IMAGE_RESULT_SCHEMA, as_task),
+        (edit_image, "Edit Image(s)", writes, IMAGE_RESULT_SCHEMA, as_task),
+        (get_model_capabilities, "Get Model Capabilities", reads, CAPABILITIES_RESULT_SCHEMA, None),
     ):
-        tool = Tool.from_function(fn, title=title, annotations=annotations, output_schema=output)
+        tool = Tool.from_function(fn, title=title, annotations=annotations, output_schema=output, task=task)
         mcp.add_tool(tool.model_copy(update={"parameters": lean_schema(tool.parameters)}))
 
     register_image_resources(mcp, store, settings, local_paths=local_paths)

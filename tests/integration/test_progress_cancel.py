@@ -1,4 +1,5 @@
-"""Progress during a slow vendor call, and cancellation that leaves nothing behind."""
+"""Progress during a slow vendor call, and cancellation that leaves nothing behind, for a client
+that blocks on its call (one with the tasks extension: tests/integration/test_background_tasks.py)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from fastmcp import Client
 
 from entrypoints.container import build_container
 from entrypoints.mcp.server import build_mcp_server
 from tests.conftest import make_settings
+from tests.task_clients import PlainClient
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
@@ -23,7 +24,7 @@ async def test_progress_arrives_while_the_vendor_is_slow(output_root: Path, mode
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
         updates.append((progress, total, message))
 
-    async with Client(build_mcp_server(container), progress_handler=on_progress, mode=mode) as client:
+    async with PlainClient(build_mcp_server(container), progress_handler=on_progress, mode=mode) as client:
         result = await client.call_tool(
             "generate_image", {"prompt": "x", "provider": "fake", "model": "fake-single", "n": 2}
         )
@@ -38,7 +39,7 @@ async def test_progress_arrives_while_the_vendor_is_slow(output_root: Path, mode
 async def test_cancelled_call_stops_vendor_and_writes_nothing(output_root: Path) -> None:
     container = build_container(make_settings(output_root, IMAGE_GEN_MCP_FAKE_LATENCY=5))
     fake = container.fake()
-    async with Client(build_mcp_server(container)) as client:
+    async with PlainClient(build_mcp_server(container)) as client:
         with pytest.raises(Exception, match="timed out"):
             await client.call_tool(
                 "generate_image",
