@@ -595,7 +595,7 @@ async def test_retired_models_point_to_a_replacement_the_location_serves(fake, s
     # The vendor's 404 on a retired model names that replacement.
     fake.answer(error_answer(404, "NOT_FOUND", "Publisher model imagen-4.0-generate-001 was not found."))
     with pytest.raises(ModelNotFound) as caught:
-        await regional.generate(call(imagen))
+        await regional.generate(call(imagen, ratio="4:3"))
     assert caught.value.details["replacement"] == "gemini-2.5-flash-image"
     assert "use gemini-2.5-flash-image instead" in caught.value.message
     await regional.aclose()
