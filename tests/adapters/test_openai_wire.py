@@ -425,6 +425,30 @@ async def test_azure_content_filter_and_retry_after_ms() -> None:
     assert limited.value.details["retry_after"] == 20.0 and limited.value.details["request_id"] == "req_2"
 
 
+@pytest.mark.parametrize(
+    ("kind", "stage", "categories"),
+    [
+        ("filtered_output_in_200", "output", ["sexual"]),
+        ("filtered_prompt_in_200", "input", ["jailbreak"]),
+        ("error_in_200", "output", None),
+    ],
+)
+async def test_azure_content_filter_inside_a_200_is_content_blocked(kind, stage, categories) -> None:
+    provider = on_azure(FakeImagesAPI("azure").fail_next(kind))
+    with pytest.raises(errors.ContentBlocked) as caught:
+        await provider.generate(planned(provider, "gpt-image-1.5"))
+    details = caught.value.details
+    assert (details["stage"], details.get("categories")) == (stage, categories)
+    assert details["provider"] == "azure" and details["request_id"] == "req_1"
+
+
+async def test_azure_filtering_one_image_of_two_in_a_200_keeps_the_other_and_says_so() -> None:
+    provider = on_azure(FakeImagesAPI("azure").fail_next("one_of_two_filtered_in_200"))
+    result = await provider.generate(planned(provider, "gpt-image-1.5", n=2))
+    assert len(result.images) == 1
+    assert result.warnings == ("Azure OpenAI's content filter withheld 1 image(s) (violence).",)
+
+
 async def test_transparency_refused_by_a_preview_model_is_unsupported_option() -> None:
     fake = FakeImagesAPI(refuse_transparency={"gpt-image-2"})  # the preview is not open to everyone
     provider = on_openai(fake)
