@@ -294,6 +294,8 @@ def _dall_e_problem(seen: Seen, model: str, n: int) -> tuple[str, str] | None:
             return "quality", "Invalid quality for dall-e-3."
     elif b.get("size", "1024x1024") not in ("256x256", "512x512", "1024x1024"):
         return "size", "Invalid size for dall-e-2."
+    elif seen.path.endswith("/edits") and len(seen.parts("image") + seen.parts("image[]")) != 1:
+        return "image", "dall-e-2 edits take exactly one square PNG image."
     return None
 
 
