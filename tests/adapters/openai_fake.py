@@ -72,9 +72,17 @@ OPENAI_ERRORS: dict[str, tuple[int, dict[str, Any], dict[str, str]]] = {
     "invalid_request": (400, _error("Invalid value: '1000x1000'. Supported values are: '1024x1024', '1024x1536', '1536x1024', and 'auto'.", param="size"), {}),
     "no_image": (200, {"created": 1_764_000_000, "data": []}, {}),
 }  # fmt: skip
+
+
 def _flags(flagged: str) -> dict[str, Any]:
     names = ("hate", "sexual", "violence", "self_harm") + (("jailbreak",) if flagged == "jailbreak" else ())
-    return {n: {"filtered": n == flagged, **({"severity": "high" if n == flagged else "safe"} if n != "jailbreak" else {"detected": True})} for n in names}
+    return {
+        n: {
+            "filtered": n == flagged,
+            **({"severity": "high" if n == flagged else "safe"} if n != "jailbreak" else {"detected": True}),
+        }
+        for n in names
+    }
 
 
 _FLAGS = {name: _flags(name) for name in ("", "sexual", "violence", "jailbreak")}

@@ -214,5 +214,9 @@ async def test_a_refused_body_comes_back_as_google_says_it(tmp_path, token_serve
         await provider.generate(attrs.evolve(call, aspect_ratio="1:8"))
     await provider.aclose()
     assert caught.value.code == "invalid_request"
-    assert caught.value.details == {"provider": "gemini", "http_status": 400, "vendor_status": "INVALID_ARGUMENT"}
+    assert caught.value.details == {
+        "provider": "gemini",
+        "http_status": 400,
+        "vendor_status": "INVALID_ARGUMENT",
+    }
     assert "Unsupported aspect ratio: 1:8" in caught.value.message

@@ -281,10 +281,19 @@ async def test_rate_limit_carries_retry_after_and_request_id(provider, fake) -> 
 
 @pytest.mark.parametrize(
     ("headers", "expected"),
-    [pytest.param({}, 30.0, id="availability-only"), pytest.param({"Retry-After": "5"}, 5.0, id="header-wins")],
+    [
+        pytest.param({}, 30.0, id="availability-only"),
+        pytest.param({"Retry-After": "5"}, 5.0, id="header-wins"),
+    ],
 )
-async def test_unavailable_model_waits_for_availability_retry_after(provider, fake, headers, expected) -> None:
-    error = {"code": 503, "message": "Warming up", "availability": {"code": "capacity_exhausted", "retry_after": 30}}
+async def test_unavailable_model_waits_for_availability_retry_after(
+    provider, fake, headers, expected
+) -> None:
+    error = {
+        "code": 503,
+        "message": "Warming up",
+        "availability": {"code": "capacity_exhausted", "retry_after": 30},
+    }
     fake.fail_next(Answer(503, {"error": error}, headers))
     with pytest.raises(AppError) as caught:
         await provider.generate(request(spec("google/gemini-3.1-flash-image")))
