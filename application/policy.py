@@ -139,10 +139,12 @@ def _check_status(spec: ModelSpec, warnings: list[KnobWarning]) -> None:
                 "model",
                 f"{spec.model} was retired by the vendor{when}{instead}. Sent anyway, "
                 "since some deployments still serve it.",
+                advisory=True,  # the model is sent as asked: strict has nothing to refuse
             )
         )
     elif spec.status is ModelStatus.LEGACY and spec.replacement:
-        warnings.append(KnobWarning("model", f"{spec.model} is legacy; {spec.replacement} is its successor."))
+        successor = f"{spec.model} is legacy; {spec.replacement} is its successor."
+        warnings.append(KnobWarning("model", successor, advisory=True))
     if not spec.known:
         nearest = f" The closest catalogued model is {spec.replacement}." if spec.replacement else ""
         warnings.append(
@@ -150,6 +152,7 @@ def _check_status(spec: ModelSpec, warnings: list[KnobWarning]) -> None:
                 "model",
                 f"{spec.model} is not in the catalog of {spec.provider}; sent as is with "
                 f"universal checks only.{nearest}",
+                advisory=True,
             )
         )
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from adapters.imaging import COMMON_INPUT_TYPES, as_accepted, image_size
 from adapters.masks import openai_mask
 from adapters.providers.openai_catalog import wire_rules
-from adapters.providers.openai_errors import content_block, retry_after
+from adapters.providers.openai_errors import content_block, item_block, retry_after
 from adapters.vendor_errors import (
     MALFORMED,
     malformed_answer,
@@ -120,6 +120,9 @@ def to_result(
     if revised:
         used["revised_prompt"] = revised
     warnings = []
+    if withheld := _withheld(response):
+        what = ", ".join(sorted({c for b in withheld for c in b["categories"]}))
+        warnings.append(f"{adapter.vendor}'s content filter withheld {len(withheld)} image(s) ({what}).")
     if response.size and "size" in sent and response.size != sent["size"]:
         warnings.append(f"{adapter.vendor} made {response.size} instead of the requested {sent['size']}.")
     if "output_format" in sent and real_format != sent["output_format"]:
@@ -147,6 +150,13 @@ def _decode(
     return GeneratedImage(data, media_type, width, height, adapter.provider_id, request.model)
 
 
+def _withheld(response: ImagesResponse) -> list[dict[str, Any]]:
+    """Azure's way of filtering inside an HTTP 200: data items with no image whose filter
+    results are flagged (one per withheld image)."""
+    items = (item for item in response.data or () if not item.b64_json)
+    return [blocked for item in items if (blocked := item_block(item.model_extra or {})) is not None]
+
+
 def _empty_answer(
     response: ImagesResponse, request: ProviderRequest, adapter: OpenAIImagesAdapter, rid: str | None
 ) -> errors.AppError:
@@ -156,6 +166,14 @@ def _empty_answer(
         message = adapter.scrub(str(error.get("message") or "filtered"))
         return errors.ContentBlocked(
             f"{adapter.vendor}'s safety system refused: {message}", **blocked, **where
+        )
+    if withheld := _withheld(response):
+        blocked = withheld[0]
+        what = ", ".join(blocked["categories"])
+        return errors.ContentBlocked(
+            f"{adapter.vendor}'s content filter withheld the image ({blocked['stage']}: {what}).",
+            **blocked,
+            **where,
         )
     if any(item.url for item in response.data or ()):
         return errors.NoImage(f"{adapter.vendor} answered with a URL instead of image bytes.", **where)

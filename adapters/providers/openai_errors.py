@@ -36,9 +36,25 @@ def content_block(body: Mapping[str, Any]) -> dict[str, Any] | None:
         stage = "output"
     categories = list(moderation.get("categories") or []) if isinstance(moderation, dict) else []
     results = inner.get("content_filter_results") or inner.get("content_filter_result") or {}
-    if not categories and isinstance(results, dict):
-        categories = [name for name, r in results.items() if isinstance(r, dict) and r.get("filtered")]
+    if not categories:
+        categories = filtered_categories(results)
     return {"stage": stage, "categories": categories or None, "reason": body.get("code") or inner.get("code")}
+
+
+def filtered_categories(results: object) -> list[str]:
+    """The categories an Azure ``*_filter_results`` object marks ``filtered``."""
+    if not isinstance(results, dict):
+        return []
+    return [name for name, r in results.items() if isinstance(r, dict) and r.get("filtered")]
+
+
+def item_block(item: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``stage``/``categories``/``reason`` when an Azure data item of an HTTP 200 says its image
+    was withheld: ``content_filter_results`` flag the output, ``prompt_filter_results`` the input."""
+    for key, stage in (("content_filter_results", "output"), ("prompt_filter_results", "input")):
+        if categories := filtered_categories(item.get(key)):
+            return {"stage": stage, "categories": categories, "reason": "content_filter"}
+    return None
 
 
 _RESET_HEADERS = ("x-ratelimit-reset-requests", "x-ratelimit-reset-tokens")

@@ -24,6 +24,7 @@ from urllib.parse import parse_qs
 import httpx2
 
 from adapters.png import solid_png
+from tests.adapters.google_rules import refusal
 
 GEMINI_HOST = "https://generativelanguage.googleapis.com"
 VERTEX_HOST = "https://aiplatform.googleapis.com"
@@ -138,7 +139,8 @@ class Seen:
 
 @dataclass
 class FakeGoogle:
-    """Answers generateContent and predict like Google does; ``script`` overrides the next answers."""
+    """Answers generateContent and predict like Google does, refusing with Google's 400 the bodies
+    that break a documented rule (``google_rules``); ``script`` overrides the next answers."""
 
     seen: list[Seen] = field(default_factory=list)
     script: deque[httpx2.Response | Exception] = field(default_factory=deque)
@@ -155,6 +157,11 @@ class FakeGoogle:
         self.seen.append(
             Seen(request.method, str(request.url), request.url.path, dict(request.headers), body)
         )
+        # Vertex paths name the project; the Gemini API's do not. A body that breaks a rule
+        # never reaches a scripted answer, so scripted tests send valid bodies too.
+        refused = refusal(request.url.path, body, vertex="/projects/" in request.url.path)
+        if refused is not None:
+            return error_answer(400, "INVALID_ARGUMENT", refused)
         if self.script:
             answer = self.script.popleft()
             if isinstance(answer, Exception):

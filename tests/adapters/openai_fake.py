@@ -72,6 +72,23 @@ OPENAI_ERRORS: dict[str, tuple[int, dict[str, Any], dict[str, str]]] = {
     "invalid_request": (400, _error("Invalid value: '1000x1000'. Supported values are: '1024x1024', '1024x1536', '1536x1024', and 'auto'.", param="size"), {}),
     "no_image": (200, {"created": 1_764_000_000, "data": []}, {}),
 }  # fmt: skip
+
+
+def _flags(flagged: str) -> dict[str, Any]:
+    names = ("hate", "sexual", "violence", "self_harm") + (("jailbreak",) if flagged == "jailbreak" else ())
+    return {
+        n: {
+            "filtered": n == flagged,
+            **({"severity": "high" if n == flagged else "safe"} if n != "jailbreak" else {"detected": True}),
+        }
+        for n in names
+    }
+
+
+_FLAGS = {name: _flags(name) for name in ("", "sexual", "violence", "jailbreak")}
+_TINY = io.BytesIO()
+Image.new("RGB", (4, 4)).save(_TINY, format="PNG")
+_TINY_PNG = base64.b64encode(_TINY.getvalue()).decode()
 AZURE_ERRORS: dict[str, tuple[int, dict[str, Any], dict[str, str]]] = {
     "auth_failed": (401, {"error": {"code": "401", "message": "Access denied due to invalid subscription key or wrong API endpoint ({key}). Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource."}}, {}),
     "permission_denied": (403, {"error": {"code": "PermissionDenied", "message": "The principal `0b7e` lacks the required data action `Microsoft.CognitiveServices/accounts/OpenAI/deployments/images/generations/action` to perform `POST /openai/deployments/{model}/images/generations` operation."}}, {}),
@@ -82,6 +99,11 @@ AZURE_ERRORS: dict[str, tuple[int, dict[str, Any], dict[str, str]]] = {
     "provider_unavailable": (503, {"error": {"code": "ServiceUnavailable", "message": "The service is temporarily unable to process your request. Please try again later."}}, {}),
     "invalid_request": (400, {"error": {"code": "invalid_value", "message": "Invalid size: 1000x1000.", "param": "size", "type": "invalid_request_error"}}, {}),
     "no_image": (200, {"created": 1_764_000_000, "data": []}, {}),
+    # Filters reported inside an HTTP 200: per data item (output or prompt), or as a body error.
+    "filtered_output_in_200": (200, {"created": 1_764_000_000, "data": [{"content_filter_results": _FLAGS["sexual"], "prompt_filter_results": _FLAGS[""]}]}, {}),
+    "filtered_prompt_in_200": (200, {"created": 1_764_000_000, "data": [{"prompt_filter_results": _FLAGS["jailbreak"]}]}, {}),
+    "one_of_two_filtered_in_200": (200, {"created": 1_764_000_000, "data": [{"b64_json": _TINY_PNG, "content_filter_results": _FLAGS[""]}, {"content_filter_results": _FLAGS["violence"]}]}, {}),
+    "error_in_200": (200, {"error": {"code": "contentFilter", "message": "Generated image was filtered as a result of our safety system."}}, {}),
 }  # fmt: skip
 RAISED = {"timeout": httpx2.ReadTimeout, "network_error": httpx2.ConnectError}
 
@@ -280,6 +302,8 @@ def _dall_e_problem(seen: Seen, model: str, n: int) -> tuple[str, str] | None:
             return "quality", "Invalid quality for dall-e-3."
     elif b.get("size", "1024x1024") not in ("256x256", "512x512", "1024x1024"):
         return "size", "Invalid size for dall-e-2."
+    elif seen.path.endswith("/edits") and len(seen.parts("image") + seen.parts("image[]")) != 1:
+        return "image", "dall-e-2 edits take exactly one square PNG image."
     return None
 
 

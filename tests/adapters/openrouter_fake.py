@@ -144,6 +144,8 @@ IMAGE_API_RATIOS = frozenset({
     "1:1", "1:2", "1:4", "1:8", "2:1", "2:3", "3:2", "3:4", "4:1", "4:3", "4:5", "5:4", "8:1",
     "9:16", "16:9", "9:19.5", "19.5:9", "9:20", "20:9", "9:21", "21:9", "auto",
 })  # fmt: skip
+# Output formats of curated models the listing does not describe: BFL's FLUX API writes jpeg or png.
+MODEL_FORMATS = {"black-forest-labs/flux.2-pro": frozenset({"png", "jpeg"})}
 _ALWAYS_ALLOWED = frozenset({"model", "prompt", "provider", "stream"})
 
 
@@ -273,12 +275,19 @@ class FakeOpenRouter:
     def _image_api_problem(self, body: dict[str, Any]) -> str | None:
         """The first documented rule of ``POST /images`` the body breaks (fact sheet §5.1), and
         for a listed model any parameter its listing does not name (a missing key means
-        unsupported)."""
+        unsupported) or a value outside the listing's enum."""
         listed = {m["id"]: m for m in self.listing or ()}.get(body["model"])
         if listed is not None:
             named = set(listed.get("supported_parameters") or {}) | _ALWAYS_ALLOWED
             if unnamed := sorted(set(body) - named):
                 return f"{unnamed[0]}: not supported by {body['model']}"
+            for name, rule in (listed.get("supported_parameters") or {}).items():
+                # Not aspect_ratio: listings under-report ratios, and the curated entry wins.
+                enum = rule.get("values") if rule.get("type") == "enum" and name != "aspect_ratio" else None
+                if enum is not None and name in body and body[name] not in enum:
+                    return f"{name}: {body[name]!r} is not one of {body['model']}'s values"
+        if (formats := MODEL_FORMATS.get(body["model"])) and body.get("output_format", "png") not in formats:
+            return f"output_format: {body['model']} writes {' or '.join(sorted(formats))}"
         if not isinstance(body.get("prompt"), str) or not body["prompt"]:
             return "prompt: required"
         if "n" in body and not (isinstance(body["n"], int) and 1 <= body["n"] <= 10):

@@ -160,7 +160,7 @@ async def test_imagen_responsible_ai_refusal_is_content_blocked(vertex, fake) ->
         )
     )
     with pytest.raises(ContentBlocked) as caught:
-        await vertex.generate(call(spec(vertex, "imagen-4.0-generate-001")))
+        await vertex.generate(call(spec(vertex, "imagen-4.0-generate-001"), ratio="4:3"))
     assert caught.value.details["stage"] == "input"
 
 

@@ -38,6 +38,7 @@ from tests.adapters.google_fakes import (
     content_answer,
     error_answer,
     image_part,
+    retry_info,
     write_service_account,
 )
 from tests.conftest import make_settings
@@ -220,6 +221,45 @@ async def test_text_only_answer_is_no_image_with_what_the_model_said(gemini, fak
     assert caught.value.details["finish_reason"] == "NO_IMAGE"
 
 
+# Fact sheet §3.4: a known safety reason is content_blocked; IMAGE_OTHER and OTHER name none
+# (the model stopped for a reason it does not give), so no image came back: no_image.
+@pytest.mark.parametrize("finish", ["IMAGE_OTHER", "OTHER"])
+async def test_finish_reasons_that_name_no_safety_reason_are_no_image(gemini, fake, finish) -> None:
+    fake.answer(content_answer(finish=finish))
+    with pytest.raises(NoImage) as caught:
+        await gemini.generate(call(spec(gemini, "gemini-3.1-flash-image")))
+    assert caught.value.details["finish_reason"] == finish
+    assert caught.value.code == "no_image" and f"finish reason {finish}" in caught.value.message
+
+
+async def test_a_prompt_blocked_for_other_is_content_blocked_at_input(gemini, fake) -> None:
+    fake.answer(httpx2.Response(200, json={"promptFeedback": {"blockReason": "OTHER"}}))
+    with pytest.raises(ContentBlocked) as caught:
+        await gemini.generate(call(spec(gemini, "gemini-3.1-flash-image")))
+    assert (caught.value.details["stage"], caught.value.details["reason"]) == ("input", "OTHER")
+
+
+def _vertex_block(where: str, reason: str) -> httpx2.Response:
+    if where == "input":  # blocked before the model ran: no candidates
+        return httpx2.Response(
+            200, json={"promptFeedback": {"blockReason": reason, "blockReasonMessage": "No."}}
+        )
+    return content_answer(finish=reason, finishMessage="No.")
+
+
+# Vertex-only reasons (fact sheet §4.2): MODEL_ARMOR as a finish or a block reason, JAILBREAK as a
+# block reason (the SDK's FinishReason has no JAILBREAK).
+@pytest.mark.parametrize(
+    ("stage", "reason"), [("output", "MODEL_ARMOR"), ("input", "MODEL_ARMOR"), ("input", "JAILBREAK")]
+)
+async def test_vertex_only_block_reasons_are_content_blocked(vertex, fake, stage, reason) -> None:
+    fake.answer(_vertex_block(stage, reason))
+    with pytest.raises(ContentBlocked) as caught:
+        await vertex.generate(call(spec(vertex, "gemini-3.1-flash-image")))
+    assert (caught.value.details["stage"], caught.value.details["reason"]) == (stage, reason)
+    assert caught.value.details["provider"] == "vertex" and caught.value.message.endswith("No.")
+
+
 async def test_no_sdk_retries_one_failure_is_one_request(gemini, fake) -> None:
     fake.answer(
         error_answer(503, "UNAVAILABLE", "overloaded"), error_answer(503, "UNAVAILABLE", "overloaded")
@@ -243,6 +283,24 @@ async def test_rate_limit_carries_retry_delay(gemini, fake) -> None:
         await gemini.generate(call(spec(gemini, "gemini-3.1-flash-image")))
     assert caught.value.details["retry_after"] == 12.5
     assert caught.value.details["http_status"] == 429
+
+
+@pytest.mark.parametrize(
+    ("details", "headers", "expected"),
+    [
+        pytest.param([retry_info("12.5s")], {"Retry-After": "99"}, 12.5, id="retry-info-wins"),
+        pytest.param([], {"Retry-After": "4"}, 4.0, id="header-only"),
+        pytest.param([retry_info("soon")], {"Retry-After": "6"}, 6.0, id="bad-retry-info"),
+        pytest.param([], None, None, id="none"),
+    ],
+)
+async def test_rate_limit_wait_prefers_retry_info_then_the_header(
+    gemini, fake, details, headers, expected
+) -> None:
+    fake.answer(error_answer(429, "RESOURCE_EXHAUSTED", "Quota exceeded.", *details, headers=headers))
+    with pytest.raises(RateLimited) as caught:
+        await gemini.generate(call(spec(gemini, "gemini-3.1-flash-image")))
+    assert caught.value.details.get("retry_after") == expected
 
 
 async def test_retired_model_404_names_its_replacement(gemini, fake) -> None:
@@ -571,7 +629,9 @@ async def test_gif_inputs_are_sent_as_png_parts() -> None:
 
 async def test_a_504_deadline_exceeded_is_a_timeout(gemini, vertex, fake) -> None:
     for provider in (gemini, vertex):
-        fake.answer(error_answer(504, "DEADLINE_EXCEEDED", "Deadline expired before operation could complete."))
+        fake.answer(
+            error_answer(504, "DEADLINE_EXCEEDED", "Deadline expired before operation could complete.")
+        )
         with pytest.raises(ProviderTimeout) as caught:
             await provider.generate(call(spec(provider, "gemini-3.1-flash-image")))
         assert caught.value.code == "timeout" and caught.value.retryable
@@ -579,9 +639,15 @@ async def test_a_504_deadline_exceeded_is_a_timeout(gemini, vertex, fake) -> Non
 
 async def test_retired_models_point_to_a_replacement_the_location_serves(fake, service_account) -> None:
     regional = VertexImageProvider(
-        "p1", location="us-central1", credentials_path=service_account, timeout_s=30, http_client=fake.client()
+        "p1",
+        location="us-central1",
+        credentials_path=service_account,
+        timeout_s=30,
+        http_client=fake.client(),
     )
-    global_ = VertexImageProvider("p1", credentials_path=service_account, timeout_s=30, http_client=fake.client())
+    global_ = VertexImageProvider(
+        "p1", credentials_path=service_account, timeout_s=30, http_client=fake.client()
+    )
     imagen = spec(regional, "imagen-4.0-generate-001")
     assert imagen.replacement == "gemini-2.5-flash-image" and "VERTEX_LOCATION=global" in imagen.description
     assert spec(global_, "imagen-4.0-generate-001").replacement == "gemini-3.1-flash-image"
@@ -595,7 +661,7 @@ async def test_retired_models_point_to_a_replacement_the_location_serves(fake, s
     # The vendor's 404 on a retired model names that replacement.
     fake.answer(error_answer(404, "NOT_FOUND", "Publisher model imagen-4.0-generate-001 was not found."))
     with pytest.raises(ModelNotFound) as caught:
-        await regional.generate(call(imagen))
+        await regional.generate(call(imagen, ratio="4:3"))
     assert caught.value.details["replacement"] == "gemini-2.5-flash-image"
     assert "use gemini-2.5-flash-image instead" in caught.value.message
     await regional.aclose()
@@ -640,7 +706,10 @@ async def test_the_gemini_api_version_is_a_setting(fake, output_root, variable, 
     settings = make_settings(output_root, GEMINI_API_KEY=KEY, **extra)
     provider = build_gemini_provider(settings, http_client=fake.client())
     result = await provider.generate(call(spec(provider, "gemini-3.1-flash-image")))
-    assert fake.last.url == f"https://generativelanguage.googleapis.com/{version}/models/gemini-3.1-flash-image:generateContent"
+    assert (
+        fake.last.url
+        == f"https://generativelanguage.googleapis.com/{version}/models/gemini-3.1-flash-image:generateContent"
+    )
     assert fake.last.body["generationConfig"]["imageConfig"] == {"aspectRatio": "3:2", "imageSize": "1K"}
     assert len(result.images) == 1
     await provider.aclose()

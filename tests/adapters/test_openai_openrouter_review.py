@@ -132,3 +132,32 @@ def test_a_bare_string_error_in_a_200_body_is_mapped_not_no_image() -> None:
         read_image_payload({"error": "Upstream provider overloaded"}, ctx)
     assert caught.value.code != "no_image"
     assert "overloaded" in caught.value.message
+
+
+def _in_30s() -> str:
+    return format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+
+
+@pytest.mark.parametrize("index", [0, 1], ids=["openai", "azure"])
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        pytest.param({"retry-after-ms": "1500"}, 1.5, id="ms-only"),
+        pytest.param({"retry-after-ms": "250", "retry-after": "1"}, 0.25, id="ms-first"),
+        pytest.param({"retry-after": "http-date"}, 30.0, id="http-date"),
+        pytest.param({}, None, id="none"),
+    ],
+)
+async def test_a_429_over_the_wire_reads_each_retry_after_form(index, headers, expected) -> None:
+    headers = {k: _in_30s() if v == "http-date" else v for k, v in headers.items()}
+    vendor = Recorder(429, LIMITED, headers)
+    provider = _providers(vendor)[index]
+    with pytest.raises(errors.RateLimited) as caught:
+        await provider.generate(_request(provider))
+    await provider.aclose()
+    wait = caught.value.details.get("retry_after")
+    if expected == 30.0:  # an HTTP date has one-second resolution and the clock moves on
+        assert wait is not None and 28.0 <= wait <= 30.0
+    else:
+        assert wait == expected
+    assert len(vendor.requests) == 1

@@ -153,12 +153,12 @@ async def test_every_knob_on_every_current_model_keeps_the_vendor_rules(flavour:
     ]  # fmt: skip
     edit = (picture(64, 48), picture(32, 32, "JPEG"))
     variants += [{"images": edit, "mask": white_box_mask(64, 48), "quality": q} for q in Quality]
-    refused = 0
+    refused = []
     for fields in variants:
         try:
             request = planned(provider, model, **fields)
         except errors.UnsupportedOption:  # the policy refuses before any call: nothing to send
-            refused += 1
+            refused.append((fields.get("background"), fields.get("output_format")))
             continue
         call = provider.edit if request.images else provider.generate
         result = await call(request)  # the fake answers 400 to any broken rule
@@ -169,7 +169,13 @@ async def test_every_knob_on_every_current_model_keeps_the_vendor_rules(flavour:
         image = result.images[0]
         ratio = request.width / request.height
         assert (image.width > image.height) == (ratio > 1) and (image.width < image.height) == (ratio < 1)
-    assert refused <= 4  # only jpeg+transparent and (on Azure) webp are refused
+    # Exactly these, in variant order: transparent jpeg everywhere, and every webp on Azure,
+    # which writes png and jpeg only (fact sheet §2.3).
+    webp = OutputFormat.WEBP
+    expected = [(Background.TRANSPARENT, OutputFormat.JPEG)]
+    if flavour == "azure":
+        expected = [(None, webp), expected[0], (Background.TRANSPARENT, webp), (Background.OPAQUE, webp)]
+    assert refused == expected
 
 
 async def test_retired_dall_e_3_gets_response_format_and_no_gpt_fields() -> None:
@@ -423,6 +429,30 @@ async def test_azure_content_filter_and_retry_after_ms() -> None:
     assert blocked.value.details["categories"] == ["violence"]
     assert blocked.value.details["reason"] == "contentFilter"
     assert limited.value.details["retry_after"] == 20.0 and limited.value.details["request_id"] == "req_2"
+
+
+@pytest.mark.parametrize(
+    ("kind", "stage", "categories"),
+    [
+        ("filtered_output_in_200", "output", ["sexual"]),
+        ("filtered_prompt_in_200", "input", ["jailbreak"]),
+        ("error_in_200", "output", None),
+    ],
+)
+async def test_azure_content_filter_inside_a_200_is_content_blocked(kind, stage, categories) -> None:
+    provider = on_azure(FakeImagesAPI("azure").fail_next(kind))
+    with pytest.raises(errors.ContentBlocked) as caught:
+        await provider.generate(planned(provider, "gpt-image-1.5"))
+    details = caught.value.details
+    assert (details["stage"], details.get("categories")) == (stage, categories)
+    assert details["provider"] == "azure" and details["request_id"] == "req_1"
+
+
+async def test_azure_filtering_one_image_of_two_in_a_200_keeps_the_other_and_says_so() -> None:
+    provider = on_azure(FakeImagesAPI("azure").fail_next("one_of_two_filtered_in_200"))
+    result = await provider.generate(planned(provider, "gpt-image-1.5", n=2))
+    assert len(result.images) == 1
+    assert result.warnings == ("Azure OpenAI's content filter withheld 1 image(s) (violence).",)
 
 
 async def test_transparency_refused_by_a_preview_model_is_unsupported_option() -> None:

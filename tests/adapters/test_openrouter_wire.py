@@ -262,8 +262,7 @@ async def test_image_api_errors_are_translated(provider, fake, answer, code) -> 
         await provider.generate(request(spec("google/gemini-3.1-flash-image")))
     assert caught.value.code == code
     assert caught.value.details["provider"] == "openrouter"
-    if answer.headers.get("retry-after"):
-        assert caught.value.details["retry_after"] == 3.0
+    assert caught.value.details.get("retry_after") == (3.0 if answer.headers.get("retry-after") else None)
 
 
 async def test_rate_limit_carries_retry_after_and_request_id(provider, fake) -> None:
@@ -278,6 +277,28 @@ async def test_rate_limit_carries_retry_after_and_request_id(provider, fake) -> 
         await provider.generate(request(spec("google/gemini-3.1-flash-image")))
     assert caught.value.code == "rate_limited" and caught.value.retryable
     assert caught.value.details["retry_after"] == 7.0 and caught.value.details["request_id"] == "req_9"
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        pytest.param({}, 30.0, id="availability-only"),
+        pytest.param({"Retry-After": "5"}, 5.0, id="header-wins"),
+    ],
+)
+async def test_unavailable_model_waits_for_availability_retry_after(
+    provider, fake, headers, expected
+) -> None:
+    error = {
+        "code": 503,
+        "message": "Warming up",
+        "availability": {"code": "capacity_exhausted", "retry_after": 30},
+    }
+    fake.fail_next(Answer(503, {"error": error}, headers))
+    with pytest.raises(AppError) as caught:
+        await provider.generate(request(spec("google/gemini-3.1-flash-image")))
+    assert caught.value.code == "provider_unavailable" and caught.value.retryable
+    assert caught.value.details["retry_after"] == expected
 
 
 async def test_unavailable_model_names_openrouters_fallback(provider, fake) -> None:

@@ -156,7 +156,9 @@ async def test_the_deadline_covers_every_attempt_and_backoff() -> None:
     call = Script(*(unavailable() for _ in range(10)))
     started = time.monotonic()
     with pytest.raises(ProviderTimeout):
-        # Each backoff (0.04 s) fits in the deadline; three of them do not.
-        await RetryPolicy(attempts=10, base_delay=0.04, max_delay=0.04, deadline=0.1).run(call)
+        # Calls at 0, 0.1 and 0.2 s; the third backoff would end at 0.3 s, past the deadline
+        # (0.25 s). No jitter, and 50 ms of slack either side, so the count is exact.
+        policy = RetryPolicy(attempts=10, base_delay=0.1, max_delay=0.1, deadline=0.25, jitter=lambda: 0.0)
+        await policy.run(call)
     assert time.monotonic() - started < 0.5
-    assert 2 <= call.calls <= 4
+    assert call.calls == 3
