@@ -26,6 +26,7 @@ from entrypoints.mcp.presentation import (
 )
 from entrypoints.mcp.resources import register_image_resources
 from entrypoints.mcp.stored_records import image_uri
+from entrypoints.mcp.viewer import TOOL_APP, register_viewer
 from entrypoints.settings import InlineMode, Settings
 
 log = logging.getLogger("image_gen_mcp")
@@ -152,6 +153,7 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
 
     @mcp.tool(
         title="Generate Image(s)",
+        app=TOOL_APP,
         annotations=ToolAnnotations(
             title="Generate Image(s)",
             readOnlyHint=False,
@@ -201,6 +203,7 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
 
     @mcp.tool(
         title="Edit Image(s)",
+        app=TOOL_APP,
         annotations=ToolAnnotations(
             title="Edit Image(s)",
             readOnlyHint=False,
@@ -282,4 +285,5 @@ def build_mcp_server(container: Container, *, local_paths: bool = True) -> FastM
         )
 
     register_image_resources(mcp, store, settings, local_paths=local_paths)
+    register_viewer(mcp)
     return mcp
