@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from tests.browser import Recorder, chromium
 from tests.http.test_http_subprocess import console_server
@@ -177,3 +177,25 @@ def test_screenshot_of_the_grid(page: Page, served: Served, tmp_path: Path) -> N
     shot = tmp_path / "gallery.png"
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000  # rendered pixels, not a blank page
+
+
+def test_a_slow_listing_shows_loading_then_the_grid(page: Page, served: Served) -> None:
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:  # keep the listing waiting until the test lets it go
+        held.append(route)
+
+    page.route("**/v1/images?*", hold)
+    recorder = _sign_in(page, served.url, ACME)
+    for _ in range(200):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1
+    page.wait_for_timeout(500)  # a slow server: the page says so, and shows no error
+    expect(page.locator("#status")).to_have_text("Loading…")
+    expect(page.get_by_role("alert")).to_be_hidden()
+    held[0].continue_()
+    expect(page.locator("#grid img[src^='blob:']")).to_have_count(12)
+    expect(page.locator("#status")).to_contain_text("newest first")
+    _assert_stayed_local(recorder)

@@ -131,5 +131,8 @@ def test_the_app_renders_a_result_and_its_buttons_call_the_tools(tmp_path: Path)
                 "model": "placeholder",
             },
         }
+        events = page.evaluate("appEvents")
+        assert events[:2] == ["ui/initialize", "ui/notifications/initialized"]
+        assert "ui/notifications/size-changed" in events  # so a host can fit the iframe
         assert recorder.csp_violations() == []
         assert [r.url for r in recorder.requests if r.url.startswith(("http:", "https:"))] == []

@@ -190,6 +190,18 @@
     if (event.key === "Enter") edit();
   });
 
+  // Hosts size the iframe from what the app reports; report each change of height once,
+  // starting after the handshake (nothing may be sent before it).
+  function reportSizes() {
+    let reportedHeight = 0;
+    new ResizeObserver(() => {
+      const height = Math.ceil(document.documentElement.getBoundingClientRect().height);
+      if (height === reportedHeight) return;
+      reportedHeight = height;
+      notify("ui/notifications/size-changed", { width: document.documentElement.clientWidth, height });
+    }).observe(document.documentElement);
+  }
+
   (async () => {
     try {
       const init = await request("ui/initialize", {
@@ -201,6 +213,7 @@
       const tool = context.toolInfo && context.toolInfo.tool;
       if (tool && tool.name) toolName = tool.name;
       notify("ui/notifications/initialized", {});
+      reportSizes();
     } catch (error) {
       showError(`The host did not answer: ${error.message}`);
     }
