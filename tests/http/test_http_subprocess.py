@@ -22,8 +22,7 @@ from mcp.shared.exceptions import MCPError
 from tests.http.helpers import TOKEN
 
 MAX_BODY = 2 * 1024 * 1024
-# Generous: a loaded CI machine (several suites on two cores) can take many seconds to start.
-READY_WITHIN_S = 60.0
+READY_WITHIN_S = 60.0  # a loaded 2-core machine may take long to import the stack
 
 
 def _free_port() -> int:
@@ -48,8 +47,7 @@ def _wait_until_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> 
 
 @contextmanager
 def console_server(workdir: Path, transport: str, **extra_env: str) -> Iterator[str]:
-    """``image-gen-mcp --transport <transport>`` on a free port; always terminated.
-    ``extra_env`` adds or replaces variables (other tokens, the placeholder provider alone)."""
+    """``image-gen-mcp --transport <transport>`` on a free port; always terminated."""
     script = shutil.which("image-gen-mcp", path=str(Path(sys.executable).parent))
     assert script, "the console script is installed in the project environment"
     port = _free_port()
