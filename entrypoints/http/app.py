@@ -24,6 +24,8 @@ from starlette.routing import Mount, Route
 from domain.errors import AppError
 from entrypoints.container import Container, build_container, shutdown
 from entrypoints.http.body_limit import BodyLimit
+from entrypoints.http.gallery import PATHS as GALLERY_PATHS
+from entrypoints.http.gallery import gallery_routes
 from entrypoints.http.openai_errors import OPENAI_PREFIX
 from entrypoints.http.openai_gateway import OpenAIGateway
 from entrypoints.http.openai_schema import gateway_openapi
@@ -45,7 +47,8 @@ log = logging.getLogger("image_gen_mcp")
 
 Transport = Literal["http", "sse"]
 PROBES = ("/healthz", "/readyz")
-PUBLIC = (*PROBES, "/openapi.json")
+# The gallery's files hold no data; its script sends the token with every API call.
+PUBLIC = (*PROBES, "/openapi.json", *GALLERY_PATHS, "/gallery/")
 
 __all__ = ["build_http_app", "is_loopback", "serve_http"]
 
@@ -170,6 +173,7 @@ def build_http_app(container: Container, transport: Transport = "http") -> Starl
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
+            *gallery_routes(),
             Mount("/v1", routes=rest.routes()),
             Mount(OPENAI_PREFIX, routes=OpenAIGateway(container).routes()),
             Mount("", app=mcp_app),

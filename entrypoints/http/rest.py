@@ -24,7 +24,14 @@ from domain.errors import AppError, ImageNotFound, InvalidRequest
 from domain.images import ImageRequest, StoredImage
 from domain.media import extension_for
 from entrypoints.container import Container
-from entrypoints.http.rest_schema import DEFAULT_LIST, MAX_LIST, EditBody, GenerateBody, body_models
+from entrypoints.http.rest_schema import (
+    DEFAULT_LIST,
+    MAX_LIST,
+    MAX_OFFSET,
+    EditBody,
+    GenerateBody,
+    body_models,
+)
 from entrypoints.http.security import error_response
 from entrypoints.mcp.error_payload import validation_message
 from entrypoints.mcp.presentation import InlineRenderer, stored_preview, structured_result
@@ -201,9 +208,19 @@ class RestApi:
         # more than 4300 digits: ASCII digits of bounded length only.
         if not (raw.isascii() and raw.isdigit() and len(raw) <= 6) or not 1 <= int(raw) <= MAX_LIST:
             raise InvalidRequest(f"limit must be an integer from 1 to {MAX_LIST}.", option="limit")
-        records = await self.store.list_recent(int(raw))
-        images = [_stored_info(r, self._href(request, r.id)) for r in records]
-        return JSONResponse({"ok": True, "images": images})
+        limit = int(raw)
+        raw_offset = request.query_params.get("offset", "0")
+        if not raw_offset.isdigit() or int(raw_offset) > MAX_OFFSET:
+            raise InvalidRequest(f"offset must be an integer from 0 to {MAX_OFFSET}.", option="offset")
+        offset = int(raw_offset)
+        # The stores list newest first from the top only, so a page is the tail of a longer
+        # listing; one record more tells whether another page follows.
+        records = await self.store.list_recent(offset + limit + 1)
+        images = [_stored_info(r, self._href(request, r.id)) for r in records[offset : offset + limit]]
+        body: dict[str, Any] = {"ok": True, "images": images}
+        if len(records) > offset + limit:
+            body["next_offset"] = offset + limit
+        return JSONResponse(body)
 
     async def image(self, request: Request) -> Response:
         record, data = await self.store.get(request.path_params["image_id"])

@@ -66,6 +66,8 @@ class EditBody(GenerateBody):
 # GET /v1/images?limit=: how many records at most, and when the query does not say.
 MAX_LIST = 200
 DEFAULT_LIST = 50
+# Paging reads every record above the page, so how deep it may go is bounded.
+MAX_OFFSET = 1000
 
 
 def body_models(provider_ids: tuple[str, ...]) -> tuple[type[GenerateBody], type[EditBody]]:
@@ -129,6 +131,7 @@ class ImageList(BaseModel):
 
     ok: bool
     images: list[StoredImageInfo]
+    next_offset: int | None = Field(None, description="offset of the next page; absent on the last")
 
 
 class ProviderCapabilities(BaseModel):
@@ -253,9 +256,14 @@ def openapi_document(
             "/v1/images": {
                 "get": operation(
                     "listImages",
-                    "The most recent stored images.",
+                    "The most recent stored images; next_offset names the next page.",
                     listing,
-                    parameters=[query("limit", limit)],
+                    parameters=[
+                        query("limit", limit),
+                        query(
+                            "offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}
+                        ),
+                    ],
                 )
             },
             "/v1/images/{image_id}": fetch("getImage", "The stored image at full resolution.", "image/*"),

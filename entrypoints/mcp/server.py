@@ -34,6 +34,7 @@ from entrypoints.mcp.tasks import (
     task_config,
     waiting_for_a_slot,
 )
+from entrypoints.mcp.viewer import TOOL_UI_META, register_viewer
 from entrypoints.settings import InlineMode, Settings
 from entrypoints.version import server_version
 
@@ -242,13 +243,18 @@ def build_mcp_server(
     reads = ToolAnnotations(
         readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False
     )
-    for fn, title, annotations, output, task in (
-        (generate_image, "Generate Image(s)", writes, IMAGE_RESULT_SCHEMA, as_task),
-        (edit_image, "Edit Image(s)", writes, IMAGE_RESULT_SCHEMA, as_task),
-        (get_model_capabilities, "Get Model Capabilities", reads, CAPABILITIES_RESULT_SCHEMA, None),
+    # The image tools may run as background tasks, and name the results viewer (an MCP App) for
+    # hosts that render one; hosts without Apps support ignore the _meta link.
+    for fn, title, annotations, output, task, meta in (
+        (generate_image, "Generate Image(s)", writes, IMAGE_RESULT_SCHEMA, as_task, TOOL_UI_META),
+        (edit_image, "Edit Image(s)", writes, IMAGE_RESULT_SCHEMA, as_task, TOOL_UI_META),
+        (get_model_capabilities, "Get Model Capabilities", reads, CAPABILITIES_RESULT_SCHEMA, None, None),
     ):
-        tool = Tool.from_function(fn, title=title, annotations=annotations, output_schema=output, task=task)
+        tool = Tool.from_function(
+            fn, title=title, annotations=annotations, output_schema=output, task=task, meta=meta
+        )
         mcp.add_tool(tool.model_copy(update={"parameters": lean_schema(tool.parameters)}))
 
     register_image_resources(mcp, store, settings, local_paths=local_paths)
+    register_viewer(mcp)
     return mcp
