@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from attrs import frozen
+from attrs import field, frozen
 
+from application.costs import NoPrices, PriceBook
 from application.routing import ProviderRegistry
 from domain.errors import AppError, InvalidRequest
 
@@ -15,6 +16,7 @@ class GetModelCapabilities:
     """Report providers in a fixed order. Raises InvalidRequest for an unknown provider id."""
 
     registry: ProviderRegistry
+    prices: PriceBook = field(factory=NoPrices)
 
     async def __call__(self, provider: str | None = None) -> dict[str, Any]:
         ids = self.registry.ordered_ids()
@@ -47,8 +49,10 @@ class GetModelCapabilities:
                     "missing": list(off.missing),
                     "default_model": None,
                 }
+            brief = not entry["enabled"]
             entry["models"] = [
-                _brief(spec.describe()) if not entry["enabled"] else spec.describe() for spec in specs
+                self._priced(provider_id, _brief(spec.describe()) if brief else spec.describe())
+                for spec in specs
             ]
             providers.append(entry)
         try:
@@ -60,6 +64,12 @@ class GetModelCapabilities:
             "providers": providers,
             "capabilities": [_seed_report(p) for p in providers if p["enabled"]],
         }
+
+    def _priced(self, provider: str, described: dict[str, Any]) -> dict[str, Any]:
+        # One small field: [lowest, highest] USD per image, or null when no price is known.
+        price = self.prices.price(provider, described["model"])
+        described["price_per_image_usd"] = price.range_per_image() if price else None
+        return described
 
 
 # What a disabled provider's models report: enough to choose which vendor to enable, while

@@ -10,6 +10,7 @@ import pytest
 from fastmcp import Client
 
 from adapters.png import solid_png
+from adapters.providers.prices import GPT_IMAGE_1_MINI
 from entrypoints.container import build_container
 from entrypoints.mcp.server import build_mcp_server
 from tests.conftest import make_settings
@@ -230,5 +231,9 @@ async def test_capabilities_text_is_compact_and_disabled_vendors_are_brief(serve
     assert off["models"] and set(off["models"][0]) == {
         "model", "family", "status", "retired_on", "replacement", "operations",
         "supports_generation", "supports_edit", "supports_mask", "max_n", "sizes", "aspect_ratios",
-        "transparency",
+        "transparency", "price_per_image_usd",
     }
+    # The price per image, [lowest, highest], straight from the price table; null when unknown.
+    prices = {m["model"]: m["price_per_image_usd"] for m in off["models"]}
+    assert prices["gpt-image-1-mini"] == GPT_IMAGE_1_MINI.range_per_image() == [0.005, 0.052]
+    assert prices["gpt-image-2"] is None
