@@ -571,7 +571,9 @@ async def test_gif_inputs_are_sent_as_png_parts() -> None:
 
 async def test_a_504_deadline_exceeded_is_a_timeout(gemini, vertex, fake) -> None:
     for provider in (gemini, vertex):
-        fake.answer(error_answer(504, "DEADLINE_EXCEEDED", "Deadline expired before operation could complete."))
+        fake.answer(
+            error_answer(504, "DEADLINE_EXCEEDED", "Deadline expired before operation could complete.")
+        )
         with pytest.raises(ProviderTimeout) as caught:
             await provider.generate(call(spec(provider, "gemini-3.1-flash-image")))
         assert caught.value.code == "timeout" and caught.value.retryable
@@ -579,9 +581,15 @@ async def test_a_504_deadline_exceeded_is_a_timeout(gemini, vertex, fake) -> Non
 
 async def test_retired_models_point_to_a_replacement_the_location_serves(fake, service_account) -> None:
     regional = VertexImageProvider(
-        "p1", location="us-central1", credentials_path=service_account, timeout_s=30, http_client=fake.client()
+        "p1",
+        location="us-central1",
+        credentials_path=service_account,
+        timeout_s=30,
+        http_client=fake.client(),
     )
-    global_ = VertexImageProvider("p1", credentials_path=service_account, timeout_s=30, http_client=fake.client())
+    global_ = VertexImageProvider(
+        "p1", credentials_path=service_account, timeout_s=30, http_client=fake.client()
+    )
     imagen = spec(regional, "imagen-4.0-generate-001")
     assert imagen.replacement == "gemini-2.5-flash-image" and "VERTEX_LOCATION=global" in imagen.description
     assert spec(global_, "imagen-4.0-generate-001").replacement == "gemini-3.1-flash-image"
@@ -640,7 +648,10 @@ async def test_the_gemini_api_version_is_a_setting(fake, output_root, variable, 
     settings = make_settings(output_root, GEMINI_API_KEY=KEY, **extra)
     provider = build_gemini_provider(settings, http_client=fake.client())
     result = await provider.generate(call(spec(provider, "gemini-3.1-flash-image")))
-    assert fake.last.url == f"https://generativelanguage.googleapis.com/{version}/models/gemini-3.1-flash-image:generateContent"
+    assert (
+        fake.last.url
+        == f"https://generativelanguage.googleapis.com/{version}/models/gemini-3.1-flash-image:generateContent"
+    )
     assert fake.last.body["generationConfig"]["imageConfig"] == {"aspectRatio": "3:2", "imageSize": "1K"}
     assert len(result.images) == 1
     await provider.aclose()

@@ -18,10 +18,11 @@ from adapters.store_budget import StoreSpendBudget
 from application.budget import NoBudget, SpendBudget, utc_day
 from application.create_images import CreateImages
 from application.routing import ProviderRegistry
-from domain.errors import BudgetExceeded
+from domain.errors import BackendUnavailable, BudgetExceeded
 from domain.images import ImageRequest
 from domain.options import Quality
 from tests.adapters.openai_fake import FakeImagesAPI
+from tests.engines import free_port
 
 HIGH = ImageRequest(prompt="a fox", provider="openai", model="gpt-image-1-mini", quality=Quality.HIGH)
 ONE_HIGH_IMAGE = GPT_IMAGE_1_MINI.per_image["high/1024x1024"]  # what the plan asks for by default
@@ -151,3 +152,17 @@ async def test_two_instances_racing_for_the_last_dollars_get_one_reservation(red
     finally:
         for budget in budgets:
             await budget.aclose()
+
+
+async def test_a_daily_budget_on_an_unreachable_redis_fails_fast_before_the_vendor(vendor) -> None:
+    fake, provider = vendor
+    budget = RedisSpendBudget.from_url(
+        f"redis://127.0.0.1:{free_port()}/0", lambda: "acme", 5.0, timeout_s=0.5, prefix="down:"
+    )
+    try:
+        with pytest.raises(BackendUnavailable) as down:
+            await use_case(provider, budget=budget)(HIGH)
+    finally:
+        await budget.aclose()
+    assert down.value.details["engine"] == "redis" and down.value.retryable
+    assert fake.seen == []

@@ -72,3 +72,26 @@ def test_the_daily_budget_answers_402_on_rest(output_root: Path, openai_vendor: 
     assert second.status_code == 402 and second.json()["code"] == "budget_exceeded"
     assert second.json()["details"]["scope"] == "daily"
     assert len(openai_vendor.fake.seen) == 1
+
+
+def test_the_gateway_answers_the_per_call_cap_as_openai_answers_its_spending_limits(
+    output_root: Path, openai_vendor: LoopbackVendor
+) -> None:
+    token = "g" * 32
+    settings = make_settings(
+        output_root, OPENAI_API_KEY=KEY, OPENAI_BASE_URL=f"{openai_vendor.url}/v1",
+        IMAGE_GEN_MCP_MAX_COST_PER_CALL=0.01, IMAGE_GEN_MCP_AUTH_TOKENS=token,
+    )  # fmt: skip
+    body = {
+        "model": "openai/gpt-image-1-mini",
+        "prompt": "a lighthouse",
+        "quality": "high",
+        "size": "1024x1024",
+    }
+    with TestClient(build_http_app(build_container(settings)), base_url="http://127.0.0.1") as client:
+        refused = client.post(
+            "/openai/v1/images/generations", json=body, headers={"Authorization": f"Bearer {token}"}
+        )
+    assert refused.status_code == 429 and refused.headers["x-should-retry"] == "false"
+    assert refused.json()["error"]["code"] == "budget_exceeded"
+    assert openai_vendor.fake.seen == []

@@ -214,9 +214,14 @@ async def test_capabilities_keep_the_seed_shape_for_enabled_providers(server) ->
     assert seed["provider"] == "fake" and seed["family"] == "ar"
     single = next(m for m in seed["models"] if m["model"] == "fake-single")
     assert single == {
-        "model": "fake-single", "supports_generation": True, "supports_edit": True,
-        "supports_mask": False, "max_n": 1, "supports_background": False,
-        "supports_negative_prompt": False, "supports_multi_image_edit": True,
+        "model": "fake-single",
+        "supports_generation": True,
+        "supports_edit": True,
+        "supports_mask": False,
+        "max_n": 1,
+        "supports_background": False,
+        "supports_negative_prompt": False,
+        "supports_multi_image_edit": True,
     }
 
 
@@ -229,9 +234,20 @@ async def test_capabilities_text_is_compact_and_disabled_vendors_are_brief(serve
     assert "{" not in text  # the JSON lives in structuredContent only
     off = next(p for p in result.structured_content["providers"] if p["provider"] == "openai")
     assert off["models"] and set(off["models"][0]) == {
-        "model", "family", "status", "retired_on", "replacement", "operations",
-        "supports_generation", "supports_edit", "supports_mask", "max_n", "sizes", "aspect_ratios",
-        "transparency", "price_per_image_usd",
+        "model",
+        "family",
+        "status",
+        "retired_on",
+        "replacement",
+        "operations",
+        "supports_generation",
+        "supports_edit",
+        "supports_mask",
+        "max_n",
+        "sizes",
+        "aspect_ratios",
+        "transparency",
+        "price_per_image_usd",
     }
     # The price per image, [lowest, highest], straight from the price table; null when unknown.
     prices = {m["model"]: m["price_per_image_usd"] for m in off["models"]}
