@@ -51,12 +51,25 @@ GPT_IMAGE_1 = Price(
 # (pages quoting Google's pricing page disagree on input between $0.25 and $0.50: the higher is
 # kept). Tokens per image by size are the fact sheet's Vertex figures [GV-MODELS].
 _FLASH_31_TOKENS = {"512": 747, "1K": 1120, "2K": 1680, "4K": 2520}
-GEMINI_31_FLASH_IMAGE = Price(
-    source="https://blog.laozhang.ai/en/posts/gemini-3-1-flash-image-preview (quoting https://ai.google.dev/gemini-api/docs/pricing)",
-    read_on=_READ,
-    input_per_mtok=0.50,
-    output_per_mtok=60.00,
-    per_image=per_image_from_tokens(_FLASH_31_TOKENS, 60.00),
+
+
+def _flash_31(source: str) -> Price:
+    return Price(
+        source=source,
+        read_on=_READ,
+        input_per_mtok=0.50,
+        output_per_mtok=60.00,
+        per_image=per_image_from_tokens(_FLASH_31_TOKENS, 60.00),
+    )
+
+
+GEMINI_31_FLASH_IMAGE = _flash_31(
+    "https://blog.laozhang.ai/en/posts/gemini-3-1-flash-image-preview (quoting https://ai.google.dev/gemini-api/docs/pricing)"
+)
+# Vertex lists the same rates ($0.50 in, $0.0672 per 1K image = 1120 tokens × $60/M), per a
+# cost calculator built on Vertex's price list; Google's Vertex pricing page was not in reach.
+VERTEX_31_FLASH_IMAGE = _flash_31(
+    "https://www.getmaxim.ai/bifrost/llm-cost-calculator/provider/vertex_ai/model/gemini-3.1-flash-image-preview"
 )
 # Gemini 2.5 Flash Image: $30 per million output tokens, 1290 tokens per image up to 1024².
 GEMINI_25_FLASH_IMAGE = Price(
@@ -83,6 +96,8 @@ PRICES: Mapping[tuple[str, str], Price] = {
     ("gemini", "gemini-3.1-flash-image-preview"): GEMINI_31_FLASH_IMAGE,
     ("gemini", "gemini-2.5-flash-image"): GEMINI_25_FLASH_IMAGE,
     ("gemini", "gemini-2.5-flash-image-preview"): GEMINI_25_FLASH_IMAGE,
+    ("vertex", "gemini-3.1-flash-image"): VERTEX_31_FLASH_IMAGE,
+    ("vertex", "gemini-3.1-flash-image-preview"): VERTEX_31_FLASH_IMAGE,
     # Imagen is served from Vertex here; the per-image prices are those Google lists for Imagen.
     ("vertex", "imagen-4.0-generate-001"): _imagen(0.04),
     ("vertex", "imagen-4.0-fast-generate-001"): _imagen(0.02),

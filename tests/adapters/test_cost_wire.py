@@ -35,6 +35,13 @@ def run_on(provider) -> CreateImages:
     return CreateImages(registry=registry, store=InMemoryImageStore(), prices=PriceTable())
 
 
+def on_openrouter(fake: FakeOpenRouter) -> OpenRouterImageProvider:
+    return OpenRouterImageProvider(
+        api_key=API_KEY, base_url=BASE_URL, timeout_s=5.0, app_url=None, app_title="t",
+        models_ttl_s=600.0, http_client=fake.http_client(), clock=Clock(),
+    )  # fmt: skip
+
+
 async def test_openai_cost_is_the_billed_tokens_times_the_model_page_prices() -> None:
     fake = FakeImagesAPI()
     provider = OpenAIImageProvider(api_key="sk-cost-test-0123456789abcdef", http_client=fake.client())
@@ -78,10 +85,7 @@ async def test_gemini_cost_is_the_billed_tokens_times_the_image_token_price() ->
 
 async def test_openrouter_reports_its_own_figure_summed_over_a_fan_out() -> None:
     fake = FakeOpenRouter()
-    provider = OpenRouterImageProvider(
-        api_key=API_KEY, base_url=BASE_URL, timeout_s=5.0, app_url=None, app_title="t",
-        models_ttl_s=600.0, http_client=fake.http_client(), clock=Clock(),
-    )  # fmt: skip
+    provider = on_openrouter(fake)
     outcome = await run_on(provider)(
         ImageRequest(prompt="a fox", provider="openrouter", model="google/gemini-3.1-flash-image", n=2)
     )
@@ -101,10 +105,7 @@ async def test_a_model_without_a_known_price_reports_null_not_a_guess() -> None:
 
 async def test_openrouter_chat_route_costs_add_up_over_a_fan_out() -> None:
     fake = FakeOpenRouter()
-    provider = OpenRouterImageProvider(
-        api_key=API_KEY, base_url=BASE_URL, timeout_s=5.0, app_url=None, app_title="t",
-        models_ttl_s=600.0, http_client=fake.http_client(), clock=Clock(),
-    )  # fmt: skip
+    provider = on_openrouter(fake)
     outcome = await run_on(provider)(
         ImageRequest(prompt="a fox", provider="openrouter", model="openai/gpt-5-image", n=2)
     )
