@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 # How many of the tenant's newest images are read to sum today's spend: beyond that many
 # images in one day the oldest are not counted (documented in README "Cost").
 SCAN_LIMIT = 1000
+FIRST_READ = 50
 
 
 class StoreSpendBudget(SpendBudget):
@@ -38,14 +39,18 @@ class StoreSpendBudget(SpendBudget):
     async def spent_today(self) -> float:
         """What the current tenant's images made today (UTC) cost, as their records say."""
         today = datetime.now(UTC).date()
-        total = 0.0
-        for record in await self.store.list_recent(SCAN_LIMIT):
-            if record.created_at.astimezone(UTC).date() != today:
-                break  # newest first: the rest are older
-            cost = record.metadata.get("cost_usd")
-            if isinstance(cost, int | float) and not isinstance(cost, bool):
-                total += cost
-        return total
+        # A short read first: on an object store each record is one GET, and most days hold
+        # fewer images than this. Only a day that fills it is read up to SCAN_LIMIT.
+        for limit in (FIRST_READ, SCAN_LIMIT):
+            records = await self.store.list_recent(limit)
+            todays = [r for r in records if r.created_at.astimezone(UTC).date() == today]
+            if len(todays) < limit:
+                break
+        return sum(
+            cost
+            for record in todays
+            if isinstance(cost := record.metadata.get("cost_usd"), int | float) and not isinstance(cost, bool)
+        )
 
     async def reserve(self, estimate_usd: float) -> Reservation:
         key = (self.tenant(), utc_day())

@@ -11,15 +11,16 @@ import attrs
 import pytest
 
 from adapters.memory import InMemoryImageStore
+from adapters.png import solid_png
 from adapters.providers.openai_provider import OpenAIImageProvider
 from adapters.providers.prices import GPT_IMAGE_1_MINI, PriceTable
 from adapters.redis_budget import RedisSpendBudget
-from adapters.store_budget import StoreSpendBudget
+from adapters.store_budget import FIRST_READ, StoreSpendBudget
 from application.budget import NoBudget, SpendBudget, utc_day
 from application.create_images import CreateImages
 from application.routing import ProviderRegistry
 from domain.errors import BackendUnavailable, BudgetExceeded
-from domain.images import ImageRequest
+from domain.images import GeneratedImage, ImageRequest
 from domain.options import Quality
 from tests.adapters.openai_fake import FakeImagesAPI
 from tests.engines import free_port
@@ -166,3 +167,13 @@ async def test_a_daily_budget_on_an_unreachable_redis_fails_fast_before_the_vend
         await budget.aclose()
     assert down.value.details["engine"] == "redis" and down.value.retryable
     assert fake.seen == []
+
+
+async def test_the_store_ledger_reads_past_its_first_page_on_a_busy_day() -> None:
+    store = InMemoryImageStore()
+    image = GeneratedImage(solid_png(4, 4), "image/png", 4, 4, "openai", "gpt-image-1-mini")
+    count = FIRST_READ + 10
+    for _ in range(count):
+        await store.save(image, metadata={"cost_usd": 0.01, "cost_source": "estimate"})
+    await store.save(image, metadata={"cost_usd": None, "cost_source": "unknown"})  # counts nothing
+    assert await StoreSpendBudget(store, lambda: "", 1.0).spent_today() == pytest.approx(count * 0.01)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from starlette.testclient import TestClient
 
 from adapters.providers.prices import GPT_IMAGE_1_MINI
@@ -95,3 +96,18 @@ def test_the_gateway_answers_the_per_call_cap_as_openai_answers_its_spending_lim
     assert refused.status_code == 429 and refused.headers["x-should-retry"] == "false"
     assert refused.json()["error"]["code"] == "budget_exceeded"
     assert openai_vendor.fake.seen == []
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("IMAGE_GEN_MCP_MAX_COST_PER_CALL", 0),
+        ("IMAGE_GEN_MCP_MAX_COST_PER_CALL", -1),
+        ("IMAGE_GEN_MCP_DAILY_BUDGET", -0.5),
+    ],
+)
+def test_a_cap_out_of_range_stops_start_up_naming_the_variable(
+    output_root: Path, variable: str, value: float
+) -> None:
+    with pytest.raises(ValidationError, match=variable):
+        make_settings(output_root, **{variable: value})
