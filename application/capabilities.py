@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from attrs import frozen
+from attrs import field, frozen
 
+from application.costs import NoPrices, PriceBook
 from application.routing import ProviderRegistry
 from domain.catalog import ModelSpec
 from domain.errors import AppError, InvalidRequest, ModelNotFound
@@ -23,6 +24,7 @@ class GetModelCapabilities:
     """
 
     registry: ProviderRegistry
+    prices: PriceBook = field(factory=NoPrices)
 
     async def __call__(self, provider: str | None = None, model: str | None = None) -> dict[str, Any]:
         ids = self.registry.ordered_ids()
@@ -73,8 +75,16 @@ class GetModelCapabilities:
         entry["default_model"] = self.registry.default_model_id(provider_id, specs)
         if model is not None:
             specs = [s for s in specs if s.model == model]
-        entry["models"] = [_describe(s, full=entry["enabled"]) for s in specs]
+        entry["models"] = [self._priced(s, _describe(s, full=entry["enabled"])) for s in specs]
         return entry, specs
+
+    def _priced(self, spec: ModelSpec, described: dict[str, Any]) -> dict[str, Any]:
+        # One small field, only where a price is known: [lowest, highest] USD per image. Absent
+        # means unknown (results then say cost_usd null); a retired model cannot be called.
+        price = self.prices.price(spec.provider, spec.model)
+        if price is not None and spec.status is not ModelStatus.RETIRED:
+            described["price_per_image_usd"] = price.range_per_image()
+        return described
 
 
 # Fields the seed-shape ``capabilities[]`` carries, or that repeat another field

@@ -12,14 +12,17 @@ import attrs
 from attrs import field, frozen
 
 from application.admission import InFlightLimit
+from application.budget import NoBudget, SpendBudget
+from application.costs import NoPrices, PriceBook, estimate_calls, result_cost
 from application.policy import Plan, PolicyLimits, plan_request
 from application.ports import AdmissionControl, ImageProvider, ImageStore
 from application.retry import RetryPolicy
-from application.routing import ProviderRegistry
-from domain.errors import AppError, InputTimeout, InvalidRequest
+from application.routing import ProviderRegistry, Route
+from domain.errors import AppError, BudgetExceeded, InputTimeout, InvalidRequest
 from domain.images import GeneratedImage, ImageData, ImageRequest, ProviderResult, StoredImage, Usage
 from domain.normalized import KnobWarning, ProviderRequest
 from domain.options import Operation
+from domain.pricing import Cost, CostSource
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +59,7 @@ class ImageOutcome:
     used: Mapping[str, Any]
     chosen_by_default: bool
     failures: tuple[Mapping[str, Any], ...] = ()
+    cost: Cost = field(factory=lambda: Cost(None, CostSource.UNKNOWN))
 
 
 @frozen
@@ -64,6 +68,8 @@ class CreateImages:
 
     Raises any :class:`domain.errors.AppError`: routing and policy errors before any vendor
     call, vendor errors after retries, and ``Overloaded`` when the in-flight cap is reached.
+    ``BudgetExceeded`` comes before any vendor call too: when the call's estimate at list
+    price exceeds ``max_cost_per_call``, or would take the tenant past its daily ``budget``.
     A partial fan-out failure is not an error: the images that succeeded are returned and
     the failures reported as warnings.
     """
@@ -75,6 +81,9 @@ class CreateImages:
     in_flight: AdmissionControl = field(factory=lambda: InFlightLimit(16))
     heartbeat_s: float = 5.0
     input_timeout_s: float = 60.0
+    prices: PriceBook = field(factory=NoPrices)
+    max_cost_per_call: float | None = None
+    budget: SpendBudget = field(factory=NoBudget)
 
     async def __call__(
         self,
@@ -95,20 +104,70 @@ class CreateImages:
             if inputs is not None:
                 request = await self._with_inputs(request, inputs)
             plan = plan_request(request, route.spec, self.limits)
-            total = float(plan.total_images + 1)
-            await report(0, total, f"Calling {route.spec.provider}/{route.spec.model}")
-            results, failures = await self._call_vendor(route.provider, plan, report, total)
             warnings = list(plan.warnings)
-            for result in results:
-                warnings.extend(KnobWarning("vendor", w) for w in result.warnings)
-            for failure in failures:
-                warnings.append(KnobWarning("n", f"One of the parallel calls failed: {failure['message']}"))
-            used = _merged_used(plan, results)
-            images = [image for result in results for image in result.images]
-            if on_images is not None:
-                on_images(images, used)
-            items = await self._store_all(request, plan, images, warnings)
-            await report(total, total, f"Done: {len(items)} image(s)")
+            # Before any vendor is paid: the per-call cap, then the day's budget (reserved now,
+            # settled with what the call really cost).
+            estimate = self._check_cap(plan, warnings)
+            reservation = await self.budget.reserve(estimate.usd or 0.0)
+            spent: float | None = 0.0  # a call that fails before the vendor answers costs nothing
+            try:
+                outcome = await self._run(request, route, plan, warnings, report, operation, on_images)
+                spent = outcome.cost.usd
+            finally:
+                await self.budget.settle(reservation, spent)
+        return outcome
+
+    def _check_cap(self, plan: Plan, warnings: list[KnobWarning]) -> Cost:
+        """The plan's estimate at list price; refused when above ``max_cost_per_call``."""
+        estimate = estimate_calls(plan.calls, self.prices)
+        cap = self.max_cost_per_call
+        if cap is None:
+            return estimate
+        if estimate.usd is None:
+            warnings.append(
+                KnobWarning(
+                    "cost",
+                    f"No price is known for {plan.calls[0].provider}/{plan.calls[0].model}, so the "
+                    f"${cap:.2f} per-call cap could not be checked before the call.",
+                    advisory=True,
+                )
+            )
+        elif estimate.usd > cap:
+            raise BudgetExceeded(
+                f"This call is estimated at ${estimate.usd:.4f}, above the ${cap:.2f} per-call cap "
+                "(IMAGE_GEN_MCP_MAX_COST_PER_CALL). Ask for fewer or smaller images, a lower "
+                "quality or a cheaper model.",
+                scope="per_call",
+                estimate_usd=round(estimate.usd, 6),
+                limit_usd=cap,
+            )
+        return estimate
+
+    async def _run(
+        self,
+        request: ImageRequest,
+        route: Route,
+        plan: Plan,
+        warnings: list[KnobWarning],
+        report: Progress,
+        operation: Operation,
+        on_images: ImagesReady | None,
+    ) -> ImageOutcome:
+        """Call the vendor, store the images and account for what they cost."""
+        total = float(plan.total_images + 1)
+        await report(0, total, f"Calling {route.spec.provider}/{route.spec.model}")
+        results, failures, costs = await self._call_vendor(route.provider, plan, report, total)
+        cost = Cost.total(costs)
+        for result in results:
+            warnings.extend(KnobWarning("vendor", w) for w in result.warnings)
+        for failure in failures:
+            warnings.append(KnobWarning("n", f"One of the parallel calls failed: {failure['message']}"))
+        used = _merged_used(plan, results)
+        images = [image for result in results for image in result.images]
+        if on_images is not None:
+            on_images(images, used)
+        items = await self._store_all(request, plan, images, warnings, cost)
+        await report(total, total, f"Done: {len(items)} image(s)")
         usage = sum((r.usage for r in results), Usage())
         return ImageOutcome(
             operation=operation,
@@ -120,6 +179,7 @@ class CreateImages:
             used=used,
             chosen_by_default=route.chosen_by_default,
             failures=tuple(failures),
+            cost=cost,
         )
 
     async def _with_inputs(self, request: ImageRequest, inputs: InputLoader) -> ImageRequest:
@@ -137,19 +197,22 @@ class CreateImages:
 
     async def _call_vendor(
         self, provider: ImageProvider, plan: Plan, report: Progress, total: float
-    ) -> tuple[list[ProviderResult], list[dict[str, Any]]]:
+    ) -> tuple[list[ProviderResult], list[dict[str, Any]], list[Cost]]:
         """Run the planned calls in parallel, reporting progress per finished call and a
-        heartbeat while waiting. Cancelling the caller cancels every vendor call."""
+        heartbeat while waiting. Cancelling the caller cancels every vendor call. Returns the
+        results, the failures and what each successful call cost."""
 
         def one(call: ProviderRequest) -> Callable[[], Awaitable[ProviderResult]]:
             method = provider.edit if call.operation is Operation.EDIT else provider.generate
             return lambda: method(call)
 
-        tasks = [
-            asyncio.ensure_future(self.retry.run(one(call), what=f"{call.provider} call"))
+        call_of = {
+            asyncio.ensure_future(self.retry.run(one(call), what=f"{call.provider} call")): call
             for call in plan.calls
-        ]
+        }
+        tasks = list(call_of)
         results: list[ProviderResult] = []
+        costs: list[Cost] = []
         errors: list[AppError] = []
         done_images = 0.0
         pending = set(tasks)
@@ -180,6 +243,7 @@ class CreateImages:
                     if error is None:
                         result = task.result()
                         results.append(result)
+                        costs.append(result_cost(call_of[task], result, self.prices))
                         done_images += len(result.images)
                     elif isinstance(error, AppError):
                         errors.append(error)
@@ -195,7 +259,7 @@ class CreateImages:
                 await asyncio.gather(*pending, return_exceptions=True)
         if not results:
             raise errors[0]
-        return results, [e.to_payload() for e in errors]
+        return results, [e.to_payload() for e in errors], costs
 
     async def _store_all(
         self,
@@ -203,6 +267,7 @@ class CreateImages:
         plan: Plan,
         images: list[GeneratedImage],
         warnings: list[KnobWarning],
+        cost: Cost,
     ) -> list[OutcomeImage]:
         metadata = {
             "operation": plan.calls[0].operation.value,
@@ -215,6 +280,10 @@ class CreateImages:
             "source_images": [img.source_id for img in request.images if img.source_id],
             "mask_source": request.mask.source_id if request.mask else None,
             "created_at": datetime.now(UTC).isoformat(),
+            # Each image carries its share of the call's cost, so a day's records add up to
+            # what the tenant spent (the store-kept daily budget sums them).
+            "cost_usd": None if cost.usd is None else cost.usd / max(1, len(images)),
+            "cost_source": cost.source.value,
         }
 
         async def save(image: GeneratedImage) -> OutcomeImage:

@@ -153,6 +153,14 @@ class BackendUnavailable(AppError):
     retryable = True
 
 
+class BudgetExceeded(AppError):
+    """The call would cost more than the operator allows, per call or per tenant per UTC day;
+    refused before any vendor is called. ``details`` has the ``estimate_usd``, the ``limit_usd``
+    and, for the daily budget, ``spent_usd`` and ``retry_after`` (seconds to 00:00 UTC)."""
+
+    code = "budget_exceeded"
+
+
 class InternalError(AppError):
     """An unexpected failure; details are logged on the server, never returned."""
 
@@ -179,6 +187,7 @@ ERROR_CODES: tuple[str, ...] = tuple(
         StorageFailed,
         Overloaded,
         BackendUnavailable,
+        BudgetExceeded,
         InternalError,
     )
 )

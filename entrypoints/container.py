@@ -23,10 +23,14 @@ from adapters.providers.openai_catalog import azure_catalog, openai_catalog
 from adapters.providers.openai_provider import build_openai_provider
 from adapters.providers.openrouter_catalog import openrouter_catalog
 from adapters.providers.openrouter_provider import build_openrouter_provider
+from adapters.providers.prices import PriceTable
 from adapters.providers.vertex_provider import build_vertex_provider
 from adapters.redis_admission import RedisInFlightLimit
+from adapters.redis_budget import RedisSpendBudget
+from adapters.store_budget import StoreSpendBudget
 from adapters.url_fetcher import SafeUrlFetcher
 from application.admission import AdmissionControl, InFlightLimit
+from application.budget import NoBudget, SpendBudget
 from application.capabilities import GetModelCapabilities
 from application.create_images import CreateImages, EditImage, GenerateImage
 from application.policy import PolicyLimits
@@ -39,7 +43,7 @@ from entrypoints.image_inputs import ImageInputReader
 from entrypoints.log_redaction import install_redaction, register_secrets
 from entrypoints.settings import Settings, parse_pairs
 from entrypoints.startup_checks import missing_variables
-from entrypoints.tenancy import TenantStore
+from entrypoints.tenancy import TenantStore, current_tenant
 
 # Vendor id -> (factory building the adapter from settings, its curated catalog).
 # An adapter is built only when its vendor is configured; the catalog alone is pure data
@@ -121,6 +125,26 @@ def build_shared_limits(settings: Settings) -> RedisInFlightLimit | None:
     )
 
 
+def _tenant_name() -> str:
+    return current_tenant() or ""
+
+
+def build_budget(settings: Settings, store: ImageStore) -> SpendBudget:
+    """The daily budget: on Redis when a URL is set (exact across instances), else summed from
+    the store's records; none when ``IMAGE_GEN_MCP_DAILY_BUDGET`` is unset."""
+    if settings.daily_budget is None:
+        return NoBudget()
+    if settings.redis_url is not None:
+        return RedisSpendBudget.from_url(
+            settings.redis_url.get_secret_value(),
+            _tenant_name,
+            settings.daily_budget,
+            timeout_s=settings.redis_timeout_s,
+            prefix=settings.redis_prefix,
+        )
+    return StoreSpendBudget(store, _tenant_name, settings.daily_budget)
+
+
 def pick_admission(shared: AdmissionControl | None, limit: int) -> AdmissionControl:
     return shared if shared is not None else InFlightLimit(limit)
 
@@ -186,6 +210,8 @@ class Container(containers.DeclarativeContainer):
     # Per process by default; shared by every instance on one Redis when a URL is set.
     shared_limits = providers.Singleton(build_shared_limits, settings=settings)
     in_flight = providers.Singleton(pick_admission, shared=shared_limits, limit=config.max_in_flight)
+    prices = providers.Singleton(PriceTable)
+    budget = providers.Singleton(build_budget, settings=settings, store=store)
     create_images = providers.Singleton(
         CreateImages,
         registry=registry,
@@ -195,10 +221,13 @@ class Container(containers.DeclarativeContainer):
         in_flight=in_flight,
         heartbeat_s=config.heartbeat_s,
         input_timeout_s=config.input_timeout_s,
+        prices=prices,
+        max_cost_per_call=config.max_cost_per_call,
+        budget=budget,
     )
     generate_image = providers.Factory(GenerateImage, run=create_images)
     edit_image = providers.Factory(EditImage, run=create_images)
-    get_model_capabilities = providers.Factory(GetModelCapabilities, registry=registry)
+    get_model_capabilities = providers.Factory(GetModelCapabilities, registry=registry, prices=prices)
 
 
 def build_container(settings: Settings) -> Container:
@@ -221,3 +250,6 @@ async def shutdown(container: Container) -> None:
     shared = container.shared_limits()
     if shared is not None:
         await shared.aclose()
+    budget = container.budget()
+    if isinstance(budget, RedisSpendBudget):
+        await budget.aclose()

@@ -136,6 +136,20 @@ class Settings(BaseSettings):
     retry_attempts: int = Field(3, ge=1, le=10, validation_alias=_env("IMAGE_GEN_MCP_RETRIES"))
     heartbeat_s: float = Field(5.0, gt=0, validation_alias=_env("IMAGE_GEN_MCP_HEARTBEAT"))
 
+    # -- spending caps (README "Cost") ----------------------------------------------------
+    max_cost_per_call: float | None = Field(
+        None,
+        gt=0,
+        validation_alias=_env("IMAGE_GEN_MCP_MAX_COST_PER_CALL"),
+        description="USD: refuse, before any vendor call, a call whose estimate exceeds this",
+    )
+    daily_budget: float | None = Field(
+        None,
+        ge=0,
+        validation_alias=_env("IMAGE_GEN_MCP_DAILY_BUDGET"),
+        description="USD each tenant may spend per UTC day",
+    )
+
     # -- shared limits (several instances as one) ----------------------------------------
     # A secret as a whole: a Redis URL may carry a password (redis://:password@host/0).
     redis_url: SecretStr | None = Field(

@@ -19,7 +19,14 @@ if TYPE_CHECKING:
 # Variables the server reads; cleared for every test so a developer's own keys never leak in.
 # AWS_ too: a test must never reach a real bucket with a developer's credentials.
 _PREFIXES = (
-    "IMAGE_GEN_MCP_", "OPENAI_", "AZURE_OPENAI_", "GEMINI_", "GOOGLE_", "VERTEX_", "OPENROUTER_", "AWS_",
+    "IMAGE_GEN_MCP_",
+    "OPENAI_",
+    "AZURE_OPENAI_",
+    "GEMINI_",
+    "GOOGLE_",
+    "VERTEX_",
+    "OPENROUTER_",
+    "AWS_",
 )
 
 

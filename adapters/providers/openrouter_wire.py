@@ -193,10 +193,16 @@ def merge_results(outcomes: Sequence[ProviderResult | BaseException], n: int) ->
     unexpected = [f for f in failures if not isinstance(f, AppError)]
     if unexpected or not results:
         raise (unexpected or failures)[0]
+    used = dict(results[0].used)
+    costs = [r.used.get("cost") for r in results]
+    # Each chat call billed its own cost: the sum is what the caller paid (unknown if one is).
+    used.pop("cost", None)
+    if all(isinstance(c, int | float) for c in costs):
+        used["cost"] = sum(c for c in costs if isinstance(c, int | float))
     return ProviderResult(
         images=tuple(image for result in results for image in result.images),
         usage=sum((r.usage for r in results[1:]), results[0].usage),
-        used=results[0].used,
+        used=used,
         warnings=(
             *results[0].warnings,
             *(f"One of {n} chat calls failed: {f.message}" for f in failures if isinstance(f, AppError)),

@@ -22,6 +22,8 @@ OPENAI_STATUS: dict[str, int] = {
     "invalid_request": 400,
     "unsupported_option": 400,
     "quota_exhausted": 429,
+    # OpenAI answers its own spending limits (insufficient_quota) with 429: clients handle it there.
+    "budget_exceeded": 429,
 }
 
 _TYPES: dict[int, str] = {

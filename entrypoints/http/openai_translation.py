@@ -76,9 +76,10 @@ def ignored_knobs(fields: GenerationFields) -> list[dict[str, str]]:
     return notes
 
 
-def openai_usage(tokens: dict[str, int]) -> dict[str, Any] | None:
-    """OpenAI's usage object, when the vendor reported token counts."""
-    if not tokens:
+def openai_usage(tokens: dict[str, Any]) -> dict[str, Any] | None:
+    """OpenAI's usage object, when the vendor reported token counts (the cost stays in
+    ``image_gen.usage``: OpenAI's object has no field for it)."""
+    if not any(key in tokens for key in ("input_tokens", "output_tokens", "total_tokens")):
         return None
     return {
         "input_tokens": tokens.get("input_tokens", 0),

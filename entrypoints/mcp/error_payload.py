@@ -30,6 +30,8 @@ HTTP_STATUS: dict[str, int] = {
     "storage_failed": 507,
     "overloaded": 429,
     "backend_unavailable": 503,
+    # Like quota_exhausted: a spending limit, lifted by money or time, not by retrying soon.
+    "budget_exceeded": 402,
     "internal": 500,
     "request_timeout": 408,
     # Refusals of the HTTP entrypoint itself, before any use case runs.

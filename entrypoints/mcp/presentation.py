@@ -57,7 +57,11 @@ class ImageToolResult(BaseModel):
     image_count: int | None = None
     images: list[ImageRecord] | None = None
     warnings: list[ToolWarning] | None = None
-    usage: dict[str, int] | None = None
+    usage: dict[str, Any] | None = Field(
+        None,
+        description="Tokens the vendor reported, and cost_usd (null when no price is known) with "
+        "cost_source: vendor, estimate, free or unknown.",
+    )
     used: dict[str, Any] | None = Field(None, description="What the vendor actually used.")
     failures: list[dict[str, Any]] | None = None
     code: str | None = Field(None, description="Stable snake_case error code.")
@@ -198,7 +202,7 @@ def structured_result(
         image_count=len(records),
         images=records,
         warnings=[ToolWarning(**w.as_dict()) for w in outcome.warnings],
-        usage=outcome.usage.as_dict(),
+        usage=outcome.usage.as_dict() | outcome.cost.as_dict(),
         used={k: v for k, v in outcome.used.items() if v is not None},
         failures=[dict(f) for f in outcome.failures] or None,
     )

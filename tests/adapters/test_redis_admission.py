@@ -60,7 +60,9 @@ async def test_the_cap_holds_across_two_instances(redis_url: str, limiters: Fact
         pass
 
 
-async def test_concurrent_calls_on_two_instances_never_exceed_the_cap(redis_url: str, limiters: Factory) -> None:
+async def test_concurrent_calls_on_two_instances_never_exceed_the_cap(
+    redis_url: str, limiters: Factory
+) -> None:
     instances = [limiters(redis_url, 3), limiters(redis_url, 3)]
     running = peak = 0
 
@@ -167,7 +169,9 @@ async def test_redis_stopped_fails_fast_and_recovers_without_restart(
     assert await leases(limiter) == []
 
 
-async def test_a_hung_redis_fails_fast_instead_of_hanging(redis_server: RedisServer, limiters: Factory) -> None:
+async def test_a_hung_redis_fails_fast_instead_of_hanging(
+    redis_server: RedisServer, limiters: Factory
+) -> None:
     """A stopped-but-listening Redis (SIGSTOP) accepts connections and never answers: only the
     command timeout saves the caller."""
     limiter = limiters(redis_server.url, 2)

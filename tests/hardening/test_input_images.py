@@ -115,12 +115,20 @@ def server(output_root: Path):
 
 @pytest.mark.parametrize(
     "payload",
-    [png_declaring(100_000, 100_000), PNG[:-30], PNG + b"PK\x03\x04zip", JPEG + b"<?php system($_GET[c]); ?>"],
+    [
+        png_declaring(100_000, 100_000),
+        PNG[:-30],
+        PNG + b"PK\x03\x04zip",
+        JPEG + b"<?php system($_GET[c]); ?>",
+    ],
 )
 async def test_edit_tool_refuses_hostile_images_before_the_vendor(server, payload: bytes) -> None:
     data_url = "data:image/png;base64," + base64.b64encode(payload).decode()
     async with Client(server) as client:
-        for arguments in ({"images": [data_url]}, {"images": [base64.b64encode(PNG).decode()], "mask": data_url}):
+        for arguments in (
+            {"images": [data_url]},
+            {"images": [base64.b64encode(PNG).decode()], "mask": data_url},
+        ):
             result = await client.call_tool(
                 "edit_image", {"prompt": "x", "provider": "fake", **arguments}, raise_on_error=False
             )

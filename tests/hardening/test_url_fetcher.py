@@ -44,7 +44,9 @@ class LoopbackServer:
             head = await reader.readuntil(b"\r\n\r\n")
             lines = head.decode("latin-1").split("\r\n")
             path = lines[0].split(" ")[1]
-            host = next((line.split(":", 1)[1].strip() for line in lines if line.lower().startswith("host:")), "")
+            host = next(
+                (line.split(":", 1)[1].strip() for line in lines if line.lower().startswith("host:")), ""
+            )
             self.requests.append((path, host))
             await self.routes.get(path, not_found)(writer)
             await writer.drain()
@@ -89,7 +91,9 @@ async def endless_body(writer: asyncio.StreamWriter) -> None:
 async def server() -> AsyncIterator[LoopbackServer]:
     srv = LoopbackServer(
         routes={
-            "/img.png": respond("200 OK", {"Content-Type": "image/png", "Content-Length": str(len(PNG))}, PNG),
+            "/img.png": respond(
+                "200 OK", {"Content-Type": "image/png", "Content-Length": str(len(PNG))}, PNG
+            ),
             "/untyped": respond("200 OK", {"Content-Length": str(len(PNG))}, PNG),
             "/page": respond("200 OK", {"Content-Type": "text/html", "Content-Length": "5"}, b"<html"),
             "/declared-huge": respond("200 OK", {"Content-Type": "image/png", "Content-Length": "999999999"}),
@@ -356,7 +360,9 @@ async def test_reader_refuses_local_paths_and_file_urls_without_an_opt_in(dns) -
 # -- DNS rebinding and pinning, on a recording transport ----------------------------------
 
 
-def recording_transport(seen: list[httpx2.Request], *, redirect_to: str | None = None) -> httpx2.MockTransport:
+def recording_transport(
+    seen: list[httpx2.Request], *, redirect_to: str | None = None
+) -> httpx2.MockTransport:
     def answer(request: httpx2.Request) -> httpx2.Response:
         seen.append(request)
         if redirect_to and len(seen) == 1:
@@ -392,7 +398,10 @@ async def test_redirect_hop_is_pinned_and_rechecked(dns) -> None:
     seen: list[httpx2.Request] = []
     fetch = fetcher(transport=recording_transport(seen, redirect_to="https://cdn.test/final.png"))
     assert await fetch("https://public.test/start.png") == PNG
-    assert [(r.url.host, r.headers["host"]) for r in seen] == [(PUBLIC, "public.test"), ("203.0.114.7", "cdn.test")]
+    assert [(r.url.host, r.headers["host"]) for r in seen] == [
+        (PUBLIC, "public.test"),
+        ("203.0.114.7", "cdn.test"),
+    ]
     assert "cookie" not in seen[1].headers  # cookies set by one hop are never replayed
 
     seen.clear()
@@ -404,8 +413,12 @@ async def test_redirect_hop_is_pinned_and_rechecked(dns) -> None:
 # -- wired through the container and the edit tool ------------------------------------------
 
 
-@pytest.mark.parametrize(("allow", "expected"), [(True, "resolves to a private address"), (False, "switched off")])
-async def test_edit_tool_fetches_through_the_container_fetcher(output_root, allow: bool, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("allow", "expected"), [(True, "resolves to a private address"), (False, "switched off")]
+)
+async def test_edit_tool_fetches_through_the_container_fetcher(
+    output_root, allow: bool, expected: str
+) -> None:
     container = build_container(make_settings(output_root, IMAGE_GEN_MCP_ALLOW_URLS=allow))
     assert isinstance(container.url_fetcher(), SafeUrlFetcher)
     async with Client(build_mcp_server(container)) as client:

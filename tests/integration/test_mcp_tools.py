@@ -10,6 +10,7 @@ import pytest
 from fastmcp import Client
 
 from adapters.png import solid_png
+from adapters.providers.prices import GPT_IMAGE_1_MINI
 from entrypoints.container import build_container
 from entrypoints.mcp.server import build_mcp_server
 from tests.conftest import make_settings
@@ -212,9 +213,14 @@ async def test_capabilities_keep_the_seed_shape_for_enabled_providers(server) ->
     assert seed["provider"] == "fake" and seed["family"] == "ar"
     single = next(m for m in seed["models"] if m["model"] == "fake-single")
     assert single == {
-        "model": "fake-single", "supports_generation": True, "supports_edit": True,
-        "supports_mask": False, "max_n": 1, "supports_background": False,
-        "supports_negative_prompt": False, "supports_multi_image_edit": True,
+        "model": "fake-single",
+        "supports_generation": True,
+        "supports_edit": True,
+        "supports_mask": False,
+        "max_n": 1,
+        "supports_background": False,
+        "supports_negative_prompt": False,
+        "supports_multi_image_edit": True,
     }
 
 
@@ -232,3 +238,7 @@ async def test_capabilities_text_is_compact_and_disabled_vendors_are_brief(serve
         "model", "status", "operations", "supports_mask", "max_n", "sizes", "aspect_ratios",
         "transparency",
     }
+    # The price per image, [lowest, highest], straight from the price table; absent when unknown.
+    prices = {m["model"]: m.get("price_per_image_usd") for m in off["models"]}
+    assert prices["gpt-image-1-mini"] == GPT_IMAGE_1_MINI.range_per_image() == [0.005, 0.052]
+    assert prices["gpt-image-2"] is None and "price_per_image_usd" not in off["models"][0]

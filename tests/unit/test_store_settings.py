@@ -71,7 +71,9 @@ def test_contradictions_and_bad_urls_stop_start_up_in_one_line(monkeypatch, caps
 
 
 def test_credentials_in_the_url_are_refused_and_never_echoed(monkeypatch, capsys) -> None:
-    line = start_up_error(monkeypatch, capsys, IMAGE_GEN_MCP_STORE_URL="s3://AKIAEXAMPLE:s3cr3t-value@bucket-a/x")
+    line = start_up_error(
+        monkeypatch, capsys, IMAGE_GEN_MCP_STORE_URL="s3://AKIAEXAMPLE:s3cr3t-value@bucket-a/x"
+    )
     assert "credentials and endpoints come from the AWS/Google environment" in line
     assert "s3cr3t-value" not in line and "AKIAEXAMPLE" not in line
 
