@@ -55,6 +55,10 @@ def configure_logging(settings: Settings) -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if settings.log_level.upper() != "DEBUG":
+        # The tasks runtime lists every registered function at INFO on each start: noise in a
+        # host's log pane, kept for DEBUG.
+        logging.getLogger("docket").setLevel(logging.WARNING)
     # No configured key or token may reach a log line, whoever logs it.
     register_secrets(settings.secrets())
     install_redaction()
