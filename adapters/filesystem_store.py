@@ -110,12 +110,15 @@ class FilesystemImageStore(ImageStore):
         try:
             return stack.enter_context(open_top(str(self.root), create=True))
         except OSError as exc:
-            raise StorageFailed(
-                f"The output root cannot be created ({_errno_name(exc)}); {_FIX_ROOT}",
-                reason=type(exc).__name__,
-                setting=_ROOT_SETTING,
-                root=str(self.root),
-            ) from None
+            raise self._storage_failed("The output root cannot be created", exc) from None
+
+    def _storage_failed(self, what: str, exc: OSError) -> StorageFailed:
+        return StorageFailed(
+            f"{what} ({_errno_name(exc)}); {_FIX_ROOT}",
+            reason=type(exc).__name__,
+            setting=_ROOT_SETTING,
+            root=str(self.root),
+        )
 
     def _target_parts(self, directory: str | None) -> tuple[str, ...]:
         """``directory`` as folder names below the tenant's space; refuses what leaves it."""
@@ -181,12 +184,7 @@ class FilesystemImageStore(ImageStore):
                 for leftover in (name, name + ".json") if target >= 0 and name else ():
                     with contextlib.suppress(OSError):
                         os.unlink(leftover, dir_fd=target)
-                raise StorageFailed(
-                    f"The image could not be saved ({_errno_name(exc)}); {_FIX_ROOT}",
-                    reason=type(exc).__name__,
-                    setting=_ROOT_SETTING,
-                    root=str(self.root),
-                ) from None
+                raise self._storage_failed("The image could not be saved", exc) from None
         return record
 
     def _get(self, image_id: str) -> tuple[StoredImage, bytes]:

@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from adapters.redis_connection import RedisGuard, redis_client
-from application.admission import AdmissionControl
+from application.ports import AdmissionControl
 from domain.errors import AppError, Overloaded
 
 if TYPE_CHECKING:

@@ -97,13 +97,14 @@ class CreateImages:
         report = progress or _no_progress
         operation = Operation.EDIT if request.is_edit or inputs is not None else Operation.GENERATE
         route = await self.registry.route(request.provider, request.model, operation)
-        if inputs is None:
-            plan_request(request, route.spec, self.limits)  # refuse bad options before admission
+        # A generation's plan needs nothing but the request: made (and bad options refused)
+        # before admission. An edit's depends on its inputs, read only once admitted.
+        plan = plan_request(request, route.spec, self.limits) if inputs is None else None
         await self.store.check_directory(request.directory)
         async with self.in_flight.slot():
-            if inputs is not None:
+            if plan is None:
                 request = await self._with_inputs(request, inputs)
-            plan = plan_request(request, route.spec, self.limits)
+                plan = plan_request(request, route.spec, self.limits)
             warnings = list(plan.warnings)
             # Before any vendor is paid: the per-call cap, then the day's budget (reserved now,
             # settled with what the call really cost).

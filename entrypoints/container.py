@@ -29,12 +29,12 @@ from adapters.redis_admission import RedisInFlightLimit
 from adapters.redis_budget import RedisSpendBudget
 from adapters.store_budget import StoreSpendBudget
 from adapters.url_fetcher import SafeUrlFetcher
-from application.admission import AdmissionControl, InFlightLimit
+from application.admission import InFlightLimit
 from application.budget import NoBudget, SpendBudget
 from application.capabilities import GetModelCapabilities
 from application.create_images import CreateImages, EditImage, GenerateImage
 from application.policy import PolicyLimits
-from application.ports import ImageProvider, ImageStore
+from application.ports import AdmissionControl, ImageProvider, ImageStore
 from application.retry import RetryPolicy
 from application.routing import DisabledProvider, ProviderRegistry
 from domain.catalog import ModelSpec
