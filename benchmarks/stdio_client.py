@@ -191,7 +191,11 @@ def free_port() -> int:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """PATH/HOME/LANG only: no vendor key or server setting leaks in from the caller's shell."""
+    """PATH/HOME/LANG and glibc's malloc settings only: no vendor key or server setting leaks
+    in from the caller's shell."""
     env = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "TMPDIR") if name in os.environ}
+    # The allocator's own knobs pass, so that their effect can be measured.
+    allocator = ("MALLOC_", "GLIBC_TUNABLES")
+    env.update({name: value for name, value in os.environ.items() if name.startswith(allocator)})
     env.update(extra)
     return env

@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 
 from attrs import frozen
 
+from entrypoints.mcp import png_decoding
+
 if TYPE_CHECKING:
     from PIL import Image
 
@@ -91,12 +93,8 @@ def make_preview(
     noise, text or flat images; the full image is still linked).
     Blocking: call it in a worker thread.
     """
-    from PIL import Image
-
-    try:
-        source = Image.open(io.BytesIO(data))
-        source.load()
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+    source = _decoded(data)
+    if source is None:
         # A vendor image whose header reads but whose data does not: the stored file is
         # still linked, there is just nothing to show inline.
         return None
@@ -124,6 +122,22 @@ def make_preview(
     if not fits:
         return None  # two predictions missed: a wrong preview costs more than none
     return Preview(encoded, f"image/{fmt}", preview.width, preview.height)
+
+
+def _decoded(data: bytes) -> Image.Image | None:
+    """``data`` decoded once: a vendor's PNG by libdeflate and libspng, anything else (and
+    anything that path declines) by Pillow. None when it cannot be decoded."""
+    from PIL import Image
+
+    fast = png_decoding.decode(data, Image.MAX_IMAGE_PIXELS)
+    if fast is not None:
+        return fast
+    try:
+        source = Image.open(io.BytesIO(data))
+        source.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return None
+    return source
 
 
 class _Plan:

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image, ImageFile
 
 from benchmarks.bench_images import detailed_png, photo_like_png
-from entrypoints.mcp import previews
+from entrypoints.mcp import png_decoding, previews
 from entrypoints.mcp.previews import b64_len, make_preview
 
 BUDGET = 300_000  # the default preview budget (IMAGE_GEN_MCP_PREVIEW_BUDGET)
@@ -21,7 +21,7 @@ MAX_EDGE = 1568  # the default long edge (IMAGE_GEN_MCP_PREVIEW_MAX_EDGE)
 
 @dataclass
 class Work:
-    """What Pillow was asked to do while a preview was made."""
+    """What Pillow (and the PNG decoder beside it) was asked to do while a preview was made."""
 
     decodes: int = 0
     converts: int = 0
@@ -73,6 +73,14 @@ def work(monkeypatch: pytest.MonkeyPatch) -> Iterator[Work]:
         return add
 
     counting(ImageFile.ImageFile, "load", decode)
+    fast_decode = png_decoding.decode
+
+    def fast_decode_counted(data: bytes, max_pixels: int | None) -> Image.Image | None:
+        decoded = fast_decode(data, max_pixels)
+        counts.decodes += decoded is not None  # a declined PNG goes on to Pillow's load()
+        return decoded
+
+    monkeypatch.setattr(png_decoding, "decode", fast_decode_counted)
     counting(Image.Image, "convert", tally("converts"))
     counting(Image.Image, "resize", tally("resizes"))
     counting(Image.Image, "reduce", tally("resizes"))
