@@ -10,12 +10,12 @@ and polyglot files are refused) before anything is sent to a vendor.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import re
 from typing import Protocol
 
 import attrs
+import pybase64
 
 from application.ports import ImageStore
 from domain.errors import ImageNotFound, InvalidRequest
@@ -55,7 +55,7 @@ def _base64_image_prefix(text: str) -> bool:
     if len(head) < 16 or not _BASE64_CHARS.match(head):
         return False
     try:
-        return sniff_media_type(base64.b64decode(head)) is not None
+        return sniff_media_type(pybase64.b64decode(head)) is not None
     except (binascii.Error, ValueError):
         return False
 
@@ -143,7 +143,7 @@ class ImageInputReader:
         if not compact or compact.translate(None, _BASE64_ALPHABET):
             raise not_base64
         try:
-            return base64.b64decode(compact + b"=" * (-len(compact) % 4), validate=True)
+            return pybase64.b64decode(compact + b"=" * (-len(compact) % 4), validate=True)
         except (binascii.Error, ValueError):
             raise InvalidRequest(f"{field} is not valid base64.", option=field) from None
 

@@ -8,11 +8,12 @@ The ``openai`` SDK (and Pillow, through the image helpers) is imported only when
 from __future__ import annotations
 
 import asyncio
-import base64
 import binascii
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+
+import pybase64
 
 from adapters.imaging import COMMON_INPUT_TYPES, as_accepted, image_size
 from adapters.masks import openai_mask
@@ -140,7 +141,7 @@ def _decode(
     payload: str, request: ProviderRequest, adapter: OpenAIImagesAdapter, rid: str | None
 ) -> GeneratedImage:
     try:
-        data = base64.b64decode(payload, validate=True)
+        data = pybase64.b64decode(payload, validate=True)
         media_type, width, height = image_size(data)
     except (binascii.Error, ValueError):
         raise errors.NoImage(

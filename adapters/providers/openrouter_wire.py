@@ -9,10 +9,11 @@ an ``error`` object inside an HTTP 200.
 
 from __future__ import annotations
 
-import base64
 import binascii
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+import pybase64
 
 from adapters.imaging import as_accepted, image_size
 from adapters.providers.openrouter_catalog import PROVIDER_ID as PROVIDER
@@ -28,7 +29,7 @@ ALWAYS_SENT = frozenset({"model", "prompt", "input_references"})
 
 def data_url(image: ImageData) -> str:
     image = as_accepted(image)  # e.g. a GIF becomes PNG: providers behind OpenRouter differ
-    return f"data:{image.media_type};base64,{base64.b64encode(image.data).decode('ascii')}"
+    return f"data:{image.media_type};base64,{pybase64.b64encode(image.data).decode('ascii')}"
 
 
 def image_body(request: ProviderRequest, accepted: frozenset[str] | None = None) -> dict[str, Any]:
@@ -141,7 +142,7 @@ def decode_images(encoded: Sequence[str], request: ProviderRequest) -> list[Gene
     images: list[GeneratedImage] = []
     for text in encoded[: request.n]:
         try:
-            data = base64.b64decode(text, validate=True)
+            data = pybase64.b64decode(text, validate=True)
             media_type, width, height = image_size(data)
         except (binascii.Error, ValueError, InvalidRequest):
             raise NoImage(

@@ -11,10 +11,10 @@ to a vendor. The security layers in front (Host/Origin, bearer tokens, body cap)
 from __future__ import annotations
 
 import asyncio
-import base64
 import time
 from typing import Any
 
+import pybase64
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -260,4 +260,4 @@ class OpenAIGateway:
 
 
 def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
+    return pybase64.b64encode(data).decode("ascii")

@@ -17,7 +17,6 @@ that encode's exact size.
 
 from __future__ import annotations
 
-import base64
 import functools
 import io
 import itertools
@@ -25,6 +24,7 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import pybase64
 from attrs import frozen
 
 from entrypoints.mcp import png_decoding
@@ -67,7 +67,7 @@ class Preview:
     height: int
 
     def base64(self) -> str:
-        return base64.b64encode(self.data).decode("ascii")
+        return pybase64.b64encode(self.data).decode("ascii")
 
 
 def b64_len(byte_count: int) -> int:
