@@ -28,7 +28,8 @@ from harness import LoopStallProbe, PhotoFakeProvider, PlainClient, bench_server
 
 from adapters.filesystem_store import FilesystemImageStore
 from domain.images import GeneratedImage
-from entrypoints.mcp.previews import make_preview
+from entrypoints.allocator import keep_large_buffers
+from entrypoints.mcp.previews import _decoded, make_preview
 
 
 async def per_call(
@@ -74,7 +75,8 @@ def _median_ms(fn: Any, repeats: int = 15, clock: Any = time.perf_counter) -> fl
 def breakdown(size: tuple[int, int], image: str = "photo") -> dict[str, float]:
     """Where one call's time goes: its heavy steps, each timed alone (median CPU ms of this
     thread, which a busy machine moves far less than wall time; the store's fsyncs wait on
-    the disk, so saving is wall time). The preview includes its decode; saving hashes and
+    the disk, so saving is wall time). The preview includes its decode (libdeflate and
+    libspng; Pillow's alone for comparison); saving hashes and
     writes the image, its sidecar and the index entry, each fsynced; JSON is the image block
     of the result as the MCP SDK serializes it."""
     from mcp.types import ImageContent
@@ -85,7 +87,16 @@ def breakdown(size: tuple[int, int], image: str = "photo") -> dict[str, float]:
     generated = GeneratedImage(data, "image/png", size[0], size[1], "fake", "fake-image")
 
     def decode() -> None:
+        assert _decoded(data) is not None
+
+    def decode_by_pillow() -> None:
         Image.open(io.BytesIO(data)).load()
+
+    import base64
+
+    import pybase64
+
+    payload = base64.b64encode(data).decode("ascii")  # as the vendor's JSON carries it
 
     def preview() -> Any:
         return make_preview(
@@ -104,7 +115,10 @@ def breakdown(size: tuple[int, int], image: str = "photo") -> dict[str, float]:
         store = FilesystemImageStore(tmp)
         save_ms = _median_ms(lambda: store._save(generated, None, {"prompt": "x"}))
     steps = {
+        "vendor_base64_decode": _median_ms(lambda: pybase64.b64decode(payload, validate=True), clock=cpu),
+        "vendor_base64_decode_stdlib": _median_ms(lambda: base64.b64decode(payload), clock=cpu),
         "png_decode": _median_ms(decode, clock=cpu),
+        "png_decode_pillow": _median_ms(decode_by_pillow, clock=cpu),
         "preview": _median_ms(preview, clock=cpu),
         "sha256": _median_ms(lambda: hashlib.sha256(data).hexdigest(), clock=cpu),
         "store_save_wall": save_ms,
@@ -121,6 +135,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--image", default="photo", choices=sorted(IMAGES), help="the vendor's image")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    keep_large_buffers()  # as the console script does before it serves
     width, height = (int(v) for v in args.size.lower().split("x"))
     size = (width, height)
     results: dict[str, Any] = {

@@ -19,7 +19,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 # Each of these costs 20-700 ms to import; none is needed before a tool actually runs.
-HEAVY = ("openai", "google.genai", "google.auth", "PIL", "redis", "obstore")
+HEAVY = ("openai", "google.genai", "google.auth", "PIL", "redis", "obstore", "deflate", "pyspng", "numpy")
 
 # Values that enable every vendor without reaching one: configured vendors must stay lazy too.
 EVERY_VENDOR = {

@@ -141,3 +141,23 @@ def test_a_preview_of_a_vendor_png_takes_this_path(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(png_decoding, "decode", lambda data, limit: taken.append(True) or real(data, limit))
     made = make_preview(detailed_png(512, 512), "image/png", budget_chars=100_000, max_edge=1568, keep_alpha=True)
     assert made is not None and taken == [True]
+
+
+def test_the_fast_path_never_imports_numpy() -> None:
+    """libspng is called through ctypes: ``import pyspng`` would bring numpy's 15 MB along."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "from benchmarks.bench_images import detailed_png\n"
+        "from entrypoints.mcp import png_decoding\n"
+        "assert png_decoding.decode(detailed_png(64, 64), None) is not None\n"
+        "print('numpy' in sys.modules, 'pyspng' in sys.modules)\n"
+    )
+    repo = str(Path(__file__).resolve().parents[2])
+    done = subprocess.run(  # noqa: S603 -- this interpreter and our own fixed probe code
+        [sys.executable, "-c", probe, repo], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["False", "False"]
