@@ -96,11 +96,16 @@ def ensure_seed(venv: Path = SEED_VENV) -> list[str] | None:
     return [str(script)] if script.exists() else None
 
 
-def _arguments(server: str, orientation: str, prompt: str, directory: Path) -> dict[str, Any]:
+def _arguments(server: str, orientation: str, prompt: str, directory: Path, image: str) -> dict[str, Any]:
+    # The transparent image is what ``background: transparent`` gives, and is asked for so.
+    # (The floor takes a prompt only: it makes the same vendor call and keeps no preview.)
+    background = {"background": "transparent"} if image == "transparent" and server != "floor" else {}
     if server == "seed":  # 1.4.0 saves to a fresh temp folder unless told where
         return {"prompt": prompt, "provider": "openai", "model": "gpt-image-1",
-                "orientation": orientation, "directory": str(directory)}  # fmt: skip
-    return {"prompt": prompt, "provider": "openai", "orientation": orientation}
+                "orientation": orientation, "directory": str(directory), **background}  # fmt: skip
+    if background:  # gpt-image-2 makes transparency only as a vendor preview; 2.5 makes it
+        background["model"] = "gpt-image-2.5-sunburst"
+    return {"prompt": prompt, "provider": "openai", "orientation": orientation, **background}
 
 
 def _checked(line: str) -> str:
@@ -153,17 +158,18 @@ def per_call_and_size(commands: dict[str, list[str]], image: str, calls: int) ->
     sizes: dict[str, dict[str, int]] = {name: {} for name in commands}
     with _sessions(commands, 0.0, image) as sessions:
         for name, (session, tmp) in sessions.items():
+            warm_up = _arguments(name, "square", "warm-up", tmp / "i", image)
             for _ in range(3):
-                _checked(session.call("generate_image", _arguments(name, "square", "warm-up", tmp / "i")))
+                _checked(session.call("generate_image", warm_up))
         for turn in range(calls):
             for name, (session, tmp) in _rotated(sessions, turn):
-                square = _arguments(name, "square", "a lighthouse at dusk", tmp / "i")
+                square = _arguments(name, "square", "a lighthouse at dusk", tmp / "i", image)
                 start, cpu_start = time.perf_counter(), session.cpu_seconds()
                 sizes[name]["1024"] = len(_checked(session.call("generate_image", square)))
                 samples[name].append(time.perf_counter() - start)
                 cpu[name] += session.cpu_seconds() - cpu_start
         for name, (session, tmp) in sessions.items():
-            wide = _arguments(name, "landscape", "a harbour at dawn", tmp / "i")
+            wide = _arguments(name, "landscape", "a harbour at dawn", tmp / "i", image)
             sizes[name]["1536x1024"] = len(_checked(session.call("generate_image", wide)))
     return {
         name: {
@@ -186,10 +192,10 @@ def concurrency(
     cpus: dict[str, list[float]] = {name: [] for name in commands}
     with _sessions(commands, latency, image) as sessions:
         for name, (session, tmp) in sessions.items():
-            _checked(session.call("generate_image", _arguments(name, "square", "warm-up", tmp / "i")))
+            _checked(session.call("generate_image", _arguments(name, "square", "warm-up", tmp / "i", image)))
         for turn in range(repeats):
             for name, (session, tmp) in _rotated(sessions, turn):
-                batch = [_arguments(name, "square", f"scene {i}", tmp / "i") for i in range(calls)]
+                batch = [_arguments(name, "square", f"scene {i}", tmp / "i", image) for i in range(calls)]
                 start, cpu_start = time.perf_counter(), session.cpu_seconds()
                 for line in session.call_many("generate_image", batch):
                     _checked(line)

@@ -53,7 +53,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "data": [{"b64_json": _b64_png(self.server.image, width, height)} for _ in range(n)],
                 "size": f"{width}x{height}",
                 "quality": "medium",
-                "background": "opaque",
+                "background": body.get("background") or "opaque",  # as asked, as the vendor does
                 "output_format": "png",
                 "usage": {
                     "input_tokens": 12,

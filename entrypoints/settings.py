@@ -197,7 +197,13 @@ class Settings(BaseSettings):
         "jpeg",
         pattern="^(jpeg|webp)$",
         validation_alias=_env("IMAGE_GEN_MCP_PREVIEW_FORMAT"),
-        description="format of opaque previews; previews with transparency are always WebP",
+        description="format of previews (those of transparent images too, unless preview_alpha is webp)",
+    )
+    preview_alpha: str = Field(
+        "checkerboard",
+        pattern="^(checkerboard|webp)$",
+        validation_alias=_env("IMAGE_GEN_MCP_PREVIEW_ALPHA"),
+        description="how a preview shows transparency: drawn on a checkerboard, or as WebP's alpha",
     )
     preview_max_edge: int = Field(1568, ge=64, validation_alias=_env("IMAGE_GEN_MCP_PREVIEW_MAX_EDGE"))
 

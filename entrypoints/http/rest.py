@@ -235,7 +235,10 @@ class RestApi:
             raise ImageNotFound("No preview fits the budget for this image.", image_id=image_id)
         # Every setting stored_preview reads is in the tag: changing one changes the preview.
         settings = self.settings
-        shape = f"{settings.preview_max_edge}-{settings.preview_budget_chars}-{settings.preview_format}"
+        shape = (
+            f"{settings.preview_max_edge}-{settings.preview_budget_chars}"
+            f"-{settings.preview_format}-{settings.preview_alpha}"
+        )
         etag = f'"{record.sha256}-preview-{shape}"'
         name = f"{record.id}-preview.{extension_for(preview.media_type)}"
         return self._bytes(request, preview.data, preview.media_type, etag, name)

@@ -157,6 +157,7 @@ class InlineRenderer:
             max_edge=settings.preview_max_edge,
             keep_alpha=keep_alpha,
             opaque_format=settings.preview_format,
+            alpha=settings.preview_alpha,
         )
 
 
@@ -252,6 +253,7 @@ async def stored_preview(data: bytes, media_type: str, settings: Settings) -> Pr
         max_edge=settings.preview_max_edge,
         keep_alpha=True,
         opaque_format=settings.preview_format,
+        alpha=settings.preview_alpha,
     )
 
 

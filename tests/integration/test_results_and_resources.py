@@ -110,24 +110,36 @@ async def test_unknown_image_id_is_image_not_found(server) -> None:
     assert result.structured_content["code"] == "image_not_found"
 
 
-async def test_transparent_images_preview_as_webp_with_alpha(output_root: Path) -> None:
+async def transparent_preview(output_root: Path, **env: str):
     from PIL import Image
 
     from entrypoints.container import build_container
     from tests.conftest import make_settings
 
-    container = build_container(make_settings(output_root, IMAGE_GEN_MCP_PREVIEW_MAX_EDGE=256))
+    container = build_container(make_settings(output_root, IMAGE_GEN_MCP_PREVIEW_MAX_EDGE=256, **env))
     async with Client(build_mcp_server(container)) as client:
         result = await client.call_tool(
             "generate_image",
             {"prompt": "logo", "provider": "placeholder", "background": "transparent"},
         )
     (preview,) = images_in(result)
-    assert preview.mime_type == "image/webp"
     decoded = Image.open(BytesIO(base64.b64decode(preview.data)))
-    # The left edge, half-way down, is background (the card's lines start further in).
-    assert decoded.mode == "RGBA" and decoded.getpixel((1, decoded.height // 2))[3] == 0
     assert max(decoded.size) <= 256
+    return preview.mime_type, decoded
+
+
+async def test_transparent_images_preview_on_a_checkerboard(output_root: Path) -> None:
+    mime_type, decoded = await transparent_preview(output_root)
+    assert mime_type == "image/jpeg" and decoded.mode == "RGB"
+    # The left edge, half-way down, is background (the card's lines start further in): a
+    # square of the checkerboard, white or light grey, not the colours under the alpha.
+    assert all(c >= 190 for c in decoded.getpixel((1, decoded.height // 2)))
+
+
+async def test_transparent_images_preview_as_webp_with_alpha_when_asked(output_root: Path) -> None:
+    mime_type, decoded = await transparent_preview(output_root, IMAGE_GEN_MCP_PREVIEW_ALPHA="webp")
+    assert mime_type == "image/webp"
+    assert decoded.mode == "RGBA" and decoded.getpixel((1, decoded.height // 2))[3] == 0
 
 
 async def test_preview_format_is_configurable(output_root: Path) -> None:

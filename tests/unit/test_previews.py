@@ -153,15 +153,68 @@ def test_a_preview_is_at_least_as_large_as_the_old_grid_gave() -> None:
     assert made is not None and made.width > 1152
 
 
-def test_transparency_goes_to_webp_with_alpha_converted_once(work: Work) -> None:
+def test_transparency_kept_as_webp_alpha_when_asked_is_converted_never(work: Work) -> None:
     rgba = Image.open(io.BytesIO(detailed_png(512, 512))).convert("RGBA")
     rgba.putalpha(Image.linear_gradient("L").resize((512, 512)))
     data = png(rgba)
     work.reset()
-    made = preview(data, keep_alpha=True)
+    made = make_preview(data, "image/png", budget_chars=BUDGET, max_edge=MAX_EDGE, keep_alpha=True, alpha="webp")
     assert made is not None and made.media_type == "image/webp"
     assert Image.open(io.BytesIO(made.data)).mode == "RGBA"
     assert work.converts == 0  # already RGBA: nothing to convert
+
+
+def cut_out(size: int) -> Image.Image:
+    """A detailed square whose left half is fully transparent, right half opaque."""
+    rgba = Image.open(io.BytesIO(detailed_png(size, size))).convert("RGBA")
+    alpha = Image.new("L", (size, size), 255)
+    alpha.paste(0, (0, 0, size // 2, size))
+    rgba.putalpha(alpha)
+    return rgba
+
+
+def test_transparency_is_drawn_on_a_checkerboard_in_a_jpeg_by_default(work: Work) -> None:
+    """What image editors show: white and light grey squares where the image is transparent,
+    the image itself where it is opaque; one decode, no conversion, one resize at most."""
+    source = cut_out(512)
+    work.reset()
+    made = preview(png(source), keep_alpha=True)
+    assert made is not None and made.media_type == "image/jpeg" and (made.width, made.height) == (512, 512)
+    assert work.decodes == 1 and work.converts == 0 and work.resizes == 0
+    shown = Image.open(io.BytesIO(made.data)).convert("RGB")
+    # Centres of the squares (16 px) in the transparent half: white, then grey, alternating.
+    assert all(abs(c - 255) <= 6 for c in shown.getpixel((8, 8)))
+    assert all(abs(c - 204) <= 6 for c in shown.getpixel((24, 8)))
+    assert all(abs(c - 204) <= 6 for c in shown.getpixel((8, 24)))
+    # The opaque half is the picture (a JPEG of fine detail: equal on average, not per pixel).
+    assert mean_distance(shown, source.convert("RGB"), (300, 200, 460, 360)) < 4
+
+
+def mean_distance(a: Image.Image, b: Image.Image, box: tuple[int, int, int, int]) -> float:
+    """The largest difference of a channel's mean over ``box``."""
+    from PIL import ImageStat
+
+    means = ImageStat.Stat(a.crop(box)).mean, ImageStat.Stat(b.crop(box)).mean
+    return max(abs(x - y) for x, y in zip(*means, strict=True))
+
+
+def test_a_transparent_image_is_not_drawn_on_a_checkerboard_when_transparency_does_not_matter() -> None:
+    made = preview(png(cut_out(256)), keep_alpha=False)
+    assert made is not None and made.media_type == "image/jpeg"
+    shown = Image.open(io.BytesIO(made.data)).convert("RGB")
+    # The colours under the transparent half, as an opaque preview has always shown them.
+    source = cut_out(256).convert("RGB")
+    assert mean_distance(shown, source, (0, 0, 128, 256)) < 4
+
+
+def test_a_palette_image_with_transparency_is_converted_once_for_the_checkerboard(work: Work) -> None:
+    source = cut_out(128).convert("RGB").convert("P", palette=Image.Palette.ADAPTIVE, colors=64)
+    source.info["transparency"] = 0
+    data = png(source)
+    work.reset()
+    made = preview(data, keep_alpha=True)
+    assert made is not None and made.media_type == "image/jpeg"
+    assert work.converts == 1
 
 
 def test_an_opaque_palette_image_with_an_unused_transparent_index_is_a_jpeg(work: Work) -> None:
