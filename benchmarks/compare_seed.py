@@ -4,7 +4,7 @@ Every server runs its real OpenAI path against a loopback vendor (``fake_openai`
 with the same image, driven by the same raw JSON-RPC client (``stdio_client``). The floor
 (``floor_server.py``) makes the same call, writes the file and returns a link: what the machine,
 protocol and client cost by themselves. Per call and concurrency are measured on each image
-(``--images``: photo-like and high-detail), the servers taking turns so that load hits all alike:
+(``--images``: photo-like, high-detail and transparent), the servers taking turns so that load hits all alike:
 
 * cold start: spawn → tools/list answered (legacy handshake; 1.4.0 predates 2026-07-28), on a
   later start and on the first start of a configuration (empty listing cache), and spawn → the
@@ -22,7 +22,8 @@ server's figures are printed. Never run by the test suite.
 Usage::
 
     uv run python benchmarks/compare_seed.py [--with-seed] [--runs 7] [--calls 20] [--repeats 3]
-        [--images photo detailed] [--no-floor] [--json]
+        [--images detailed photo transparent] [--orientation square|landscape|portrait]
+        [--no-floor] [--also NAME=COMMAND] [--json]
 """
 
 from __future__ import annotations
@@ -150,9 +151,11 @@ def _rotated(sessions: dict[str, Any], turn: int) -> list[tuple[str, Any]]:
     return items[shift:] + items[:shift]
 
 
-def per_call_and_size(commands: dict[str, list[str]], image: str, calls: int) -> dict[str, dict[str, Any]]:
-    """Sequential 1024² calls, the servers in turns (a load spike hits all of them alike); the
-    result sizes of one 1024² and one 1536×1024 call."""
+def per_call_and_size(
+    commands: dict[str, list[str]], image: str, calls: int, orientation: str = "square"
+) -> dict[str, dict[str, Any]]:
+    """Sequential calls (1024², or ``orientation``'s size), the servers in turns (a load spike
+    hits all of them alike); the result sizes of one 1024² and one 1536×1024 call."""
     samples: dict[str, list[float]] = {name: [] for name in commands}
     cpu: dict[str, float] = dict.fromkeys(commands, 0.0)
     sizes: dict[str, dict[str, int]] = {name: {} for name in commands}
@@ -163,7 +166,7 @@ def per_call_and_size(commands: dict[str, list[str]], image: str, calls: int) ->
                 _checked(session.call("generate_image", warm_up))
         for turn in range(calls):
             for name, (session, tmp) in _rotated(sessions, turn):
-                square = _arguments(name, "square", "a lighthouse at dusk", tmp / "i", image)
+                square = _arguments(name, orientation, "a lighthouse at dusk", tmp / "i", image)
                 start, cpu_start = time.perf_counter(), session.cpu_seconds()
                 sizes[name]["1024"] = len(_checked(session.call("generate_image", square)))
                 samples[name].append(time.perf_counter() - start)
@@ -184,7 +187,12 @@ def per_call_and_size(commands: dict[str, list[str]], image: str, calls: int) ->
 
 
 def concurrency(
-    commands: dict[str, list[str]], image: str, repeats: int, calls: int = 16, latency: float = 1.0
+    commands: dict[str, list[str]],
+    image: str,
+    repeats: int,
+    calls: int = 16,
+    latency: float = 1.0,
+    orientation: str = "square",
 ) -> dict[str, dict[str, Any]]:
     """``calls`` parallel calls with a vendor taking ``latency``, the servers in turns,
     ``repeats`` times: median wall time, and each server's peak RSS over all of them."""
@@ -195,7 +203,7 @@ def concurrency(
             _checked(session.call("generate_image", _arguments(name, "square", "warm-up", tmp / "i", image)))
         for turn in range(repeats):
             for name, (session, tmp) in _rotated(sessions, turn):
-                batch = [_arguments(name, "square", f"scene {i}", tmp / "i", image) for i in range(calls)]
+                batch = [_arguments(name, orientation, f"scene {i}", tmp / "i", image) for i in range(calls)]
                 start, cpu_start = time.perf_counter(), session.cpu_seconds()
                 for line in session.call_many("generate_image", batch):
                     _checked(line)
@@ -217,7 +225,12 @@ def concurrency(
 
 
 def measure_servers(
-    commands: dict[str, list[str]], runs: int, calls: int, images: list[str], repeats: int
+    commands: dict[str, list[str]],
+    runs: int,
+    calls: int,
+    images: list[str],
+    repeats: int,
+    orientation: str = "square",
 ) -> dict[str, Any]:
     """Cold starts of this server and 1.4.0 (the floor has no listing cache to compare), then
     per call, result size and concurrency of every server on each image."""
@@ -237,8 +250,8 @@ def measure_servers(
         }
     }
     for image in images:
-        calls_and_sizes = per_call_and_size(commands, image, calls)
-        parallel = concurrency(commands, image, repeats)
+        calls_and_sizes = per_call_and_size(commands, image, calls, orientation)
+        parallel = concurrency(commands, image, repeats, orientation=orientation)
         results[image] = {name: {**calls_and_sizes[name], "concurrency": parallel[name]} for name in commands}
     return results
 
@@ -252,7 +265,10 @@ def _row(name: str, fmt: str, values: dict[str, float]) -> str:
     return f"  {name:<38}" + "".join(f"{cell:>12}" for cell in cells)
 
 
-def report(results: dict[str, Any]) -> None:
+SIZES = {"square": "1024²", "landscape": "1536×1024", "portrait": "1024×1536"}
+
+
+def report(results: dict[str, Any], orientation: str = "square") -> None:
     cold = results["cold"]
     if cold:
         print(f"  {'':<38}" + "".join(f"{h:>12}" for h in (*cold, "vs 1.4.0", "vs floor")))
@@ -266,8 +282,8 @@ def report(results: dict[str, Any]) -> None:
     for image in (key for key in results if key != "cold"):
         by = results[image]
         pick = {
-            "per call 1024² (median, ms)": ("{:.0f}", lambda r: r["per_call"]["median_ms"]),
-            "per call 1024² (p95, ms)": ("{:.0f}", lambda r: r["per_call"]["p95_ms"]),
+            f"per call {SIZES[orientation]} (median, ms)": ("{:.0f}", lambda r: r["per_call"]["median_ms"]),
+            f"per call {SIZES[orientation]} (p95, ms)": ("{:.0f}", lambda r: r["per_call"]["p95_ms"]),
             "per call: server CPU (ms)": ("{:.0f}", lambda r: r.get("cpu_ms_per_call", float("nan"))),
             "result chars, 1024²": ("{:,}", lambda r: r["result_chars_1024"]),
             "result chars, 1536×1024": ("{:,}", lambda r: r["result_chars_1536x1024"]),
@@ -290,8 +306,12 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Any]]:
     parser.add_argument("--runs", type=int, default=7, help="cold starts per server (median); 0: none")
     parser.add_argument("--calls", type=int, default=20, help="sequential calls per server")
     parser.add_argument("--repeats", type=int, default=3, help="rounds of parallel calls (median)")
-    parser.add_argument("--images", nargs="+", default=["photo", "detailed"], choices=sorted(IMAGES))
+    parser.add_argument("--images", nargs="+", default=sorted(IMAGES), choices=sorted(IMAGES))
     parser.add_argument("--no-floor", action="store_true", help="leave out the floor server")
+    parser.add_argument(
+        "--orientation", default="square", choices=sorted(SIZES),
+        help="the size of the timed calls (per call and 16 parallel): 1024², 1536×1024 or 1024×1536",
+    )  # fmt: skip
     parser.add_argument(
         "--also", action="append", default=[], metavar="NAME=COMMAND",
         help="one more server side by side, e.g. an older checkout of this one",
@@ -305,13 +325,13 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Any]]:
         commands["seed"] = seed
     if not args.no_floor:
         commands["floor"] = [str(REPO / ".venv" / "bin" / "python"), str(HERE / "floor_server.py")]
-    results = measure_servers(commands, args.runs, args.calls, args.images, args.repeats)
+    results = measure_servers(commands, args.runs, args.calls, args.images, args.repeats, args.orientation)
     if args.json:
         print(json.dumps(results))
         return results
     title = "this server, image-gen-mcp 1.4.0" if seed else "this server (1.4.0 not measured)"
     print(f"side by side over stdio, same loopback OpenAI vendor: {title}, the floor server")
-    report(results)
+    report(results, args.orientation)
     return results
 
 
