@@ -8,7 +8,7 @@ header gives (``rows × (1 + width × channels)``), and libspng undoes the filte
 stored deflate blocks (a copy, no compression). The result is the same pixels as Pillow's.
 
 Only what vendors send takes this path: 8-bit greyscale, grey+alpha, RGB or RGBA, not
-interlaced, without a transparency key, a colour profile or animation. Anything else, and any
+interlaced, without a transparency key, a colour profile, Exif or animation. Anything else, and any
 file this path finds damaged, goes to Pillow, which decides exactly as before.
 """
 
@@ -181,9 +181,12 @@ def _layout(
             idat.append(payload)
         elif kind == b"IEND":
             break
-        elif kind in _PILLOW_ONLY or (not kind[0] & 0x20 and kind != b"PLTE"):
-            # A critical chunk this path does not know (bit 5 of the first letter clear), or
-            # one whose meaning Pillow applies. A suggested palette (PLTE) in RGB is ignored.
+        elif kind == b"PLTE" and channels >= 3:
+            pass  # a suggested palette for an RGB(A) image: nothing to apply
+        elif kind in _PILLOW_ONLY or not kind[0] & 0x20:
+            # A critical chunk this path does not take (bit 5 of the first letter clear: a
+            # palette where the format forbids one, or an unknown one), or one whose meaning
+            # Pillow applies.
             return None
         position = payload_end + 4
     else:

@@ -107,6 +107,7 @@ def test_many_idat_chunks_and_harmless_ancillary_chunks_are_read() -> None:
                      id="colour-profile"),
         pytest.param(with_chunk(png(Image.new("RGB", (64, 64))), b"eXIf", b"MM\x00*"), id="exif"),
         pytest.param(with_chunk(png(Image.new("RGB", (64, 64))), b"ZZZZ", b""), id="unknown-critical-chunk"),
+        pytest.param(with_chunk(png(Image.new("L", (64, 64))), b"PLTE", bytes(48)), id="palette-in-grey"),
         pytest.param(photo_like_png(64, 64)[:-20], id="truncated"),
         pytest.param(b"\xff\xd8\xff\xe0" + b"\x00" * 100, id="not-a-png"),
     ],
