@@ -27,6 +27,7 @@ from entrypoints.container import Container
 from entrypoints.http.rest_schema import (
     DEFAULT_LIST,
     MAX_LIST,
+    MAX_MODEL_FILTER,
     MAX_OFFSET,
     EditBody,
     GenerateBody,
@@ -199,7 +200,10 @@ class RestApi:
 
     async def capabilities(self, request: Request) -> Response:
         provider = request.query_params.get("provider") or None
-        report = await self.container.get_model_capabilities()(provider)
+        model = request.query_params.get("model") or None
+        if model is not None and len(model) > MAX_MODEL_FILTER:
+            raise InvalidRequest(f"model is at most {MAX_MODEL_FILTER} characters.", option="model")
+        report = await self.container.get_model_capabilities()(provider, model)
         return JSONResponse({"ok": True, **report})
 
     async def recent(self, request: Request) -> Response:

@@ -68,6 +68,7 @@ MAX_LIST = 200
 DEFAULT_LIST = 50
 # Paging reads every record above the page, so how deep it may go is bounded.
 MAX_OFFSET = 1000
+MAX_MODEL_FILTER = 200  # as the MCP tool's model filter
 
 
 def body_models(provider_ids: tuple[str, ...]) -> tuple[type[GenerateBody], type[EditBody]]:
@@ -250,7 +251,10 @@ def openapi_document(
                     "getCapabilities",
                     "Providers (enabled or not) and what each model supports.",
                     capabilities,
-                    parameters=[query("provider", {"type": "string", "enum": list(provider_ids)})],
+                    parameters=[
+                        query("provider", {"type": "string", "enum": list(provider_ids)}),
+                        query("model", {"type": "string", "maxLength": MAX_MODEL_FILTER}),
+                    ],
                 )
             },
             "/v1/images": {

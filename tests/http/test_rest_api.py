@@ -120,6 +120,19 @@ async def test_capabilities(client: httpx2.AsyncClient) -> None:
     assert unknown.status_code == 422 and unknown.json()["code"] == "invalid_request"
 
 
+async def test_capabilities_of_one_model(client: httpx2.AsyncClient) -> None:
+    """The same ``model`` filter as the MCP tool: only the providers that list it, only it."""
+    everything = (await client.get("/v1/capabilities", params={"provider": "fake"})).json()
+    wanted = everything["providers"][0]["models"][-1]["model"]
+    one = (await client.get("/v1/capabilities", params={"model": wanted})).json()
+    models = [m["model"] for p in one["providers"] for m in p["models"]]
+    assert models and set(models) == {wanted}
+    missing = await client.get("/v1/capabilities", params={"model": "no-such-model"})
+    assert missing.status_code == 404 and missing.json()["code"] == "model_not_found"
+    too_long = await client.get("/v1/capabilities", params={"model": "m" * 201})
+    assert too_long.status_code == 422 and too_long.json()["details"]["option"] == "model"
+
+
 @pytest.mark.parametrize(
     ("body", "status", "field"),
     [
