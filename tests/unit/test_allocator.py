@@ -42,18 +42,15 @@ def probe(**env: str) -> dict[str, object]:
     return json.loads(done.stdout)
 
 
-def test_freed_buffers_are_reused_without_page_faults() -> None:
+def test_freed_buffers_are_reused_instead_of_faulted_in_again() -> None:
     tuned = probe()
-    assert tuned["tuned"] is True
-    # 30 calls × 16 MB written would be ~117,000 faults of 4 KiB pages if each were fresh.
-    assert tuned["faults"] < 2_000
-
-
-def test_without_the_settings_the_same_work_faults_its_pages_in_again() -> None:
-    """The counterpart that shows the probe measures something: glibc's defaults."""
+    # The counterpart, glibc's defaults, shows that the probe measures something.
     untuned = probe(MALLOC_ARENA_MAX="8")
-    assert untuned["tuned"] is False
-    assert untuned["faults"] > 50_000
+    assert tuned["tuned"] is True and untuned["tuned"] is False
+    # 30 calls × 16 MB written: ~117,000 faults of 4 KiB pages when every buffer is fresh
+    # (fewer where the kernel backs them with huge pages, but still hundreds), none when kept.
+    assert tuned["faults"] < 2_000
+    assert untuned["faults"] > 10 * max(tuned["faults"], 30)
 
 
 @pytest.mark.parametrize("variable", ["MALLOC_ARENA_MAX", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES"])
