@@ -137,6 +137,7 @@ class RestApi:
             Route("/images", coded(self.recent), methods=["GET"]),
             Route("/images/{image_id}", coded(self.image), methods=["GET"], name="image_bytes"),
             Route("/images/{image_id}/preview", coded(self.preview), methods=["GET"]),
+            Route("/images/{image_id}/record", coded(self.record), methods=["GET"]),
         ]
 
     async def generations(self, request: Request) -> Response:
@@ -230,6 +231,12 @@ class RestApi:
         record, data = await self.store.get(request.path_params["image_id"])
         name = f"{record.id}.{extension_for(record.media_type)}"
         return self._bytes(request, data, record.media_type, f'"{record.sha256}"', name)
+
+    async def record(self, request: Request) -> Response:
+        """One image's metadata, as in the listing (a gallery link opened on its own needs it).
+        The stores read records with their bytes; the bytes are dropped here."""
+        record, _ = await self.store.get(request.path_params["image_id"])
+        return JSONResponse({"ok": True, "image": _stored_info(record, self._href(request, record.id))})
 
     async def preview(self, request: Request) -> Response:
         image_id = request.path_params["image_id"]

@@ -135,6 +135,13 @@ class ImageList(BaseModel):
     next_offset: int | None = Field(None, description="offset of the next page; absent on the last")
 
 
+class ImageRecord(BaseModel):
+    """Response of GET /v1/images/{id}/record: what the listing says of one image."""
+
+    ok: bool
+    image: StoredImageInfo
+
+
 class ProviderCapabilities(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -190,6 +197,7 @@ def openapi_document(
             (RestImageResult, "serialization"),
             (CapabilitiesBody, "serialization"),
             (ImageList, "serialization"),
+            (ImageRecord, "serialization"),
             (ErrorBody, "serialization"),
         ],
         ref_template="#/components/schemas/{model}",
@@ -215,8 +223,10 @@ def openapi_document(
         made = json_body(ref(RestImageResult, "serialization"), "Images made.")
         return {"post": operation(op_id, summary, made, requestBody=body)}
 
+    image_id_parameter = {"name": "image_id", "in": "path", "required": True, "schema": {"type": "string"}}
+
     def fetch(op_id: str, summary: str, media: str) -> dict[str, Any]:
-        image_id = {"name": "image_id", "in": "path", "required": True, "schema": {"type": "string"}}
+        image_id = image_id_parameter
         ok = {
             "description": "The image bytes.",
             "content": {media: {"schema": {"type": "string", "contentMediaType": media}}},
@@ -272,8 +282,16 @@ def openapi_document(
             },
             "/v1/images/{image_id}": fetch("getImage", "The stored image at full resolution.", "image/*"),
             "/v1/images/{image_id}/preview": fetch(
-                "getImagePreview", "A small JPEG preview (WebP when transparent).", "image/*"
+                "getImagePreview", "A small JPEG preview (transparency on a checkerboard).", "image/*"
             ),
+            "/v1/images/{image_id}/record": {
+                "get": operation(
+                    "getImageRecord",
+                    "One image's metadata, as the listing gives it (no pixels).",
+                    json_body(ref(ImageRecord, "serialization"), "The image's metadata."),
+                    parameters=[image_id_parameter],
+                )
+            },
             "/healthz": probe("healthz", "Liveness."),
             "/readyz": probe("readyz", "Readiness: a provider enabled and the store writable."),
         },

@@ -141,6 +141,29 @@ def test_detail_view_by_keyboard(page: Page, served: Served) -> None:
     _assert_stayed_local(recorder)
 
 
+def test_a_bookmarked_image_link_shows_its_metadata(page: Page, served: Served) -> None:
+    """Opened on its own (no grid listed first), the detail view asks for the image's record."""
+    recorder = _sign_in(page, served.url, GLOBEX)
+    expect(page.locator("#grid button")).to_have_count(1)
+    fresh = page.context.new_page()  # a new tab: same session storage origin, nothing listed
+    fresh.goto(f"{served.url}/gallery")
+    fresh.evaluate(f"sessionStorage.setItem('{TOKEN_KEY}', '{GLOBEX}')")
+    seen = Recorder(fresh)
+    fresh.goto(f"{served.url}/gallery#image={served.globex_id}")
+    fresh.reload()
+    expect(fresh.locator("#detail-view")).to_be_visible()
+    expect(fresh.locator("#detail-prompt")).to_have_text("globex secret plans")
+    meta = fresh.locator("#meta")
+    expect(meta).to_contain_text("placeholder")
+    expect(meta).to_contain_text("1024 × 1024")
+    expect(meta).to_contain_text(served.globex_id)
+    assert any(r.url.endswith(f"/v1/images/{served.globex_id}/record") for r in seen.requests)
+    assert not any("/v1/images?" in r.url for r in seen.requests)  # no listing was needed
+    _assert_stayed_local(seen)
+    fresh.close()
+    _assert_stayed_local(recorder)
+
+
 def test_wrong_token_shows_an_error_not_an_empty_page(page: Page, served: Served) -> None:
     recorder = _sign_in(page, served.url, "not-a-token-of-this-server")
     alert = page.get_by_role("alert")

@@ -26,6 +26,7 @@ async def test_openapi_describes_every_route_and_the_real_rules(client: httpx2.A
         "/v1/images",
         "/v1/images/{image_id}",
         "/v1/images/{image_id}/preview",
+        "/v1/images/{image_id}/record",
         "/healthz",
         "/readyz",
         "/openai/v1/images/generations",

@@ -53,6 +53,18 @@ async def test_full_image_bytes_come_back_with_their_type_and_an_etag(client: ht
     assert again.status_code == 304 and again.content == b""
 
 
+async def test_one_images_record_is_what_the_listing_says_of_it(client: httpx2.AsyncClient) -> None:
+    made = (await generate(client, provider="fake", prompt="a red kite")).json()["images"][0]
+    record = await client.get(f"{made['href']}/record")
+    assert record.status_code == 200
+    image = record.json()["image"]
+    listed = next(i for i in (await client.get("/v1/images")).json()["images"] if i["id"] == made["id"])
+    assert image == listed
+    assert image["prompt"] == "a red kite" and image["provider"] == "fake" and image["sha256"] == made["sha256"]
+    missing = await client.get("/v1/images/" + "f" * 32 + "/record")
+    assert missing.status_code == 404 and missing.json()["code"] == "image_not_found"
+
+
 async def test_preview_is_a_small_jpeg(output_root: Path) -> None:
     app = make_app(output_root, IMAGE_GEN_MCP_PREVIEW_MAX_EDGE=128)
     async with serving(app, headers=AUTH) as client:

@@ -48,7 +48,7 @@ async def test_rest_images_of_one_tenant_are_not_found_by_another(app: Starlette
         )
         image_id = made.json()["images"][0]["id"]
         for token in (GLOBEX, BARE):
-            for path in (f"/v1/images/{image_id}", f"/v1/images/{image_id}/preview"):
+            for path in (f"/v1/images/{image_id}", f"/v1/images/{image_id}/preview", f"/v1/images/{image_id}/record"):
                 response = await http.get(path, headers=bearer(token))
                 assert response.status_code == 404 and response.json()["code"] == "image_not_found"
             listing = await http.get("/v1/images", headers=bearer(token))

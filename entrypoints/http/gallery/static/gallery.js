@@ -151,13 +151,20 @@ function metaRow(list, label, value) {
   list.append(dt, dd);
 }
 
+async function recordOf(id) {
+  // Known from the grid, or (a bookmarked link opened on its own) asked for.
+  if (records.has(id)) return records.get(id);
+  const body = await (await api(`v1/images/${encodeURIComponent(id)}/record`)).json();
+  records.set(id, body.image);
+  return body.image;
+}
+
 async function renderDetail(id) {
   const mine = ++generation;
   showOnly("detail-view");
-  const url = await blobUrl(`v1/images/${encodeURIComponent(id)}`);
+  const [url, record] = await Promise.all([blobUrl(`v1/images/${encodeURIComponent(id)}`), recordOf(id)]);
   if (mine !== generation) return;
   showError("");
-  const record = records.get(id) || { id };
   const full = $("full");
   full.alt = record.prompt || "image";
   full.src = url;
