@@ -333,11 +333,26 @@ def as_seen_behind(scope: Scope, tenant: str) -> Scope:
 
     Nothing behind the check needs the token, and an MCP background task keeps its request's
     headers in the task backend (Redis) for the worker that runs it, where a bearer token has no
-    business being. The worker has no request, so the tenant travels with those headers."""
+    business being. The worker has no request, so the tenant travels with those headers. The
+    tenant is also the request's ``user`` (see :func:`_caller`), which keeps task ids apart."""
     dropped = (b"authorization", TENANT_HEADER.encode())
     headers = [(name, value) for name, value in scope["headers"] if name.lower() not in dropped]
     headers.append((TENANT_HEADER.encode(), tenant_header_value(tenant).encode()))
-    return {**scope, "headers": headers}
+    return {**scope, "headers": headers, "user": _caller(tenant)}
+
+
+def _caller(tenant: str) -> Any:
+    """The request's user as FastMCP sees it: an access token whose client id names the tenant.
+
+    FastMCP's tasks runtime scopes task ids by that client id (``get_task_scope``), so a task
+    one tenant started is "not found" for every other, exactly as a task id that does not
+    exist. The token string is the same tenant marker, never the bearer token: the runtime
+    keeps a snapshot of the caller with each task, in Redis when tasks are shared."""
+    from fastmcp.server.auth import AccessToken
+    from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+
+    marker = tenant_header_value(tenant)
+    return AuthenticatedUser(AccessToken(token=marker, client_id=marker, scopes=[]))
 
 
 def configured_tokens(settings: Settings) -> list[tuple[str, str]]:

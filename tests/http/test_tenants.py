@@ -188,3 +188,44 @@ async def test_the_openai_gateway_keeps_tenants_apart(app: Starlette) -> None:
         theirs = await globex.images.generate(model="fake/fake-flex", prompt="globex plan", response_format="url")
         acme_listing = (await http.get("/v1/images", headers=bearer(ACME))).text
         assert theirs.data[0].url.rsplit("/", 1)[-1] not in acme_listing and "globex plan" not in acme_listing
+
+
+@asynccontextmanager
+async def tasks_as(app: Starlette, token: str) -> AsyncIterator[Client[Any]]:
+    from tests.task_clients import TaskClient
+
+    transport = StreamableHttpTransport(f"{BASE_URL}/mcp", auth=token, httpx_client_factory=mcp_client_factory(app))
+    async with TaskClient(transport) as client:
+        yield client
+
+
+async def check_task_ids_stay_with_their_tenant(app: Starlette) -> None:
+    """Another tenant polling, fetching or cancelling a task id gets what an id that does not
+    exist gets; the tenant that started it sees it through."""
+    from fastmcp_tasks import ToolTask, call_tool_task
+
+    call = {"prompt": "acme launch plan", "provider": "fake", "model": "fake-single"}
+    async with serving(app), tasks_as(app, ACME) as acme, tasks_as(app, GLOBEX) as globex:
+        task = await call_tool_task(acme, "generate_image", call)
+        for other in (globex,):
+            theirs = ToolTask(other, "generate_image", task.create_result)
+            with pytest.raises(MCPError) as refused:
+                await theirs.status()
+            made_up = "f" * len(task.task_id)
+            unknown = ToolTask(other, "generate_image", task.create_result.model_copy(update={"task_id": made_up}))
+            with pytest.raises(MCPError) as missing:
+                await unknown.status()
+            assert str(refused.value) == str(missing.value).replace(made_up, task.task_id)
+            with pytest.raises(MCPError):
+                await theirs.cancel()
+        result = await task.result()
+    assert result.structured_content["ok"] is True
+
+
+async def test_task_ids_of_one_tenant_are_not_found_by_another(app: Starlette) -> None:
+    await check_task_ids_stay_with_their_tenant(app)
+
+
+async def test_task_ids_of_one_tenant_are_not_found_by_another_on_redis(output_root: Path, redis_url: str) -> None:
+    shared = make_app(output_root, IMAGE_GEN_MCP_AUTH_TOKENS=TOKENS, IMAGE_GEN_MCP_REDIS_URL=redis_url)
+    await check_task_ids_stay_with_their_tenant(shared)
