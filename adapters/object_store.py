@@ -78,6 +78,19 @@ class ObjectImageStore(ImageStore):
     async def check_directory(self, directory: str | None) -> None:
         self._folder(directory)
 
+    async def check_ready(self) -> None:
+        """One listing request of at most one key under this view's prefix: it fails when the
+        endpoint is unreachable, the credentials are refused or the bucket is missing, and
+        succeeds on an empty bucket (unlike a HEAD of some key, whose 404 says neither)."""
+        import obstore
+
+        try:
+            stream = obstore.list(self._backend, prefix=self._meta_key("recent") + "/", chunk_size=1)
+            async for _ in stream:
+                break
+        except _store_errors() as exc:
+            raise _failure(exc, "The bucket could not be listed") from None
+
     async def save(
         self,
         image: GeneratedImage,

@@ -86,6 +86,12 @@ class ImageStore(Protocol):
     async def check_directory(self, directory: str | None) -> None:
         """Refuse, before any vendor is paid, a directory the store would not write to."""
 
+    async def check_ready(self) -> None:
+        """Raise (``StorageFailed``) when the store cannot serve now; readiness probes call it.
+        By default the check a save makes first: the default folder is writable. A store
+        behind a network reaches its backend too."""
+        await self.check_directory(None)
+
     @abstractmethod
     async def save(
         self,

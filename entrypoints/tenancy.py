@@ -69,6 +69,9 @@ class TenantStore(ImageStore):
     async def check_directory(self, directory: str | None) -> None:
         await self._view().check_directory(directory)
 
+    async def check_ready(self) -> None:
+        await self._view().check_ready()
+
     async def save(
         self,
         image: GeneratedImage,

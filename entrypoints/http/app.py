@@ -139,7 +139,7 @@ def build_http_app(container: Container, transport: Transport = "http") -> Starl
         enabled = len(container.registry().enabled)
         checks: dict[str, Any] = {"providers": {"ok": enabled > 0, "enabled": enabled}}
         try:
-            await container.store().check_directory(None)
+            await container.store().check_ready()
             checks["store"] = {"ok": True}
         except AppError as exc:
             checks["store"] = {"ok": False, "code": exc.code, "message": exc.message}

@@ -293,7 +293,7 @@ def openapi_document(
                 )
             },
             "/healthz": probe("healthz", "Liveness."),
-            "/readyz": probe("readyz", "Readiness: a provider enabled and the store writable."),
+            "/readyz": probe("readyz", "Readiness: a provider, a writable store or bucket, Redis."),
         },
         "components": {
             "schemas": top.get("$defs", {}),

@@ -94,3 +94,20 @@ async def test_not_ready_when_the_store_cannot_be_created(tmp_path: Path) -> Non
         ready = await client.get("/readyz")
     assert ready.status_code == 503
     assert ready.json()["checks"]["store"]["code"] == "storage_failed"
+
+
+async def test_ready_on_a_bucket_only_when_the_bucket_answers(output_root: Path, s3_bucket: str) -> None:
+    """/readyz lists the bucket (one request): an empty bucket is ready, a missing one is not,
+    with the bucket's own reason and never its endpoint or keys."""
+    ready_app = make_app(output_root, IMAGE_GEN_MCP_STORE_URL=f"s3://{s3_bucket}/images")
+    async with serving(ready_app) as client:
+        ready = await client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["checks"]["store"] == {"ok": True}
+
+    missing_app = make_app(output_root, IMAGE_GEN_MCP_STORE_URL="s3://no-such-bucket-here/images")
+    async with serving(missing_app) as client:
+        missing = await client.get("/readyz")
+    assert missing.status_code == 503
+    store = missing.json()["checks"]["store"]
+    assert store["ok"] is False and store["code"] == "storage_failed" and "NoSuchBucket" in store["message"]
+    assert "127.0.0.1" not in missing.text
