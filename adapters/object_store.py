@@ -82,14 +82,7 @@ class ObjectImageStore(ImageStore):
         """One listing request of at most one key under this view's prefix: it fails when the
         endpoint is unreachable, the credentials are refused or the bucket is missing, and
         succeeds on an empty bucket (unlike a HEAD of some key, whose 404 says neither)."""
-        import obstore
-
-        try:
-            stream = obstore.list(self._backend, prefix=self._meta_key("recent") + "/", chunk_size=1)
-            async for _ in stream:
-                break
-        except _store_errors() as exc:
-            raise _failure(exc, "The bucket could not be listed") from None
+        await self._recent_keys(1, "The bucket could not be listed")
 
     async def save(
         self,
@@ -149,17 +142,7 @@ class ObjectImageStore(ImageStore):
 
         if limit <= 0:
             return []
-        keys: list[str] = []
-        try:
-            # Keys come back in lexical order, which the inverted stamp makes newest first:
-            # the first page holds the answer, however many images the bucket keeps.
-            stream = obstore.list(self._backend, prefix=self._meta_key("recent") + "/", chunk_size=limit)
-            async for chunk in stream:
-                keys.extend(entry["path"] for entry in chunk)
-                if len(keys) >= limit:
-                    break
-        except _store_errors() as exc:
-            raise _failure(exc, "The recent images could not be listed") from None
+        keys = await self._recent_keys(limit, "The recent images could not be listed")
         gate = asyncio.Semaphore(_PARALLEL_READS)
 
         async def entry(key: str) -> StoredImage | None:
@@ -172,6 +155,24 @@ class ObjectImageStore(ImageStore):
 
         records = await asyncio.gather(*(entry(key) for key in sorted(keys)[:limit]))
         return [record for record in records if record is not None]
+
+    async def _recent_keys(self, limit: int, failure: str) -> list[str]:
+        """Up to about ``limit`` keys of the recent listing, in one request for a small limit;
+        ``failure`` names what could not be done when the bucket refuses."""
+        import obstore
+
+        keys: list[str] = []
+        try:
+            # Keys come back in lexical order, which the inverted stamp makes newest first:
+            # the first page holds the answer, however many images the bucket keeps.
+            stream = obstore.list(self._backend, prefix=self._meta_key("recent") + "/", chunk_size=limit)
+            async for chunk in stream:
+                keys.extend(entry["path"] for entry in chunk)
+                if len(keys) >= limit:
+                    break
+        except _store_errors() as exc:
+            raise _failure(exc, failure) from None
+        return keys
 
     # -- keys --------------------------------------------------------------------------
 
