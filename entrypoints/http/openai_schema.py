@@ -32,7 +32,7 @@ GatewayModel = Annotated[
         description="provider/model (e.g. gemini/gemini-3.1-flash-image), a bare model id the "
         "catalog knows, or a provider id alone for its default model. Omit for the server's "
         "default. GET /openai/v1/models lists them.",
-        max_length=200,
+        max_length=P.MODEL_ID_MAX_CHARS,
     ),
 ]
 ImageSize = Annotated[

@@ -27,13 +27,13 @@ from entrypoints.container import Container
 from entrypoints.http.rest_schema import (
     DEFAULT_LIST,
     MAX_LIST,
-    MAX_MODEL_FILTER,
     MAX_OFFSET,
     EditBody,
     GenerateBody,
     body_models,
 )
 from entrypoints.http.security import error_response
+from entrypoints.mcp import tool_params as P
 from entrypoints.mcp.error_payload import validation_message
 from entrypoints.mcp.presentation import InlineRenderer, stored_preview, structured_result
 from entrypoints.mcp.stored_records import stored_summary
@@ -202,8 +202,8 @@ class RestApi:
     async def capabilities(self, request: Request) -> Response:
         provider = request.query_params.get("provider") or None
         model = request.query_params.get("model") or None
-        if model is not None and len(model) > MAX_MODEL_FILTER:
-            raise InvalidRequest(f"model is at most {MAX_MODEL_FILTER} characters.", option="model")
+        if model is not None and len(model) > P.MODEL_ID_MAX_CHARS:
+            raise InvalidRequest(f"model is at most {P.MODEL_ID_MAX_CHARS} characters.", option="model")
         report = await self.container.get_model_capabilities()(provider, model)
         return JSONResponse({"ok": True, **report})
 

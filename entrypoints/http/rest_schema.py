@@ -21,7 +21,7 @@ ModelId = Annotated[
     Field(
         description="Model id; any string is passed to the vendor. GET /v1/capabilities lists "
         "the known ones. Omit for the provider's default.",
-        max_length=200,
+        max_length=P.MODEL_ID_MAX_CHARS,
     ),
 ]
 RestInline = Annotated[
@@ -68,7 +68,6 @@ MAX_LIST = 200
 DEFAULT_LIST = 50
 # Paging reads every record above the page, so how deep it may go is bounded.
 MAX_OFFSET = 1000
-MAX_MODEL_FILTER = 200  # as the MCP tool's model filter
 
 
 def body_models(provider_ids: tuple[str, ...]) -> tuple[type[GenerateBody], type[EditBody]]:
@@ -135,7 +134,7 @@ class ImageList(BaseModel):
     next_offset: int | None = Field(None, description="offset of the next page; absent on the last")
 
 
-class ImageRecord(BaseModel):
+class StoredImageBody(BaseModel):
     """Response of GET /v1/images/{id}/record: what the listing says of one image."""
 
     ok: bool
@@ -197,7 +196,7 @@ def openapi_document(
             (RestImageResult, "serialization"),
             (CapabilitiesBody, "serialization"),
             (ImageList, "serialization"),
-            (ImageRecord, "serialization"),
+            (StoredImageBody, "serialization"),
             (ErrorBody, "serialization"),
         ],
         ref_template="#/components/schemas/{model}",
@@ -263,7 +262,7 @@ def openapi_document(
                     capabilities,
                     parameters=[
                         query("provider", {"type": "string", "enum": list(provider_ids)}),
-                        query("model", {"type": "string", "maxLength": MAX_MODEL_FILTER}),
+                        query("model", {"type": "string", "maxLength": P.MODEL_ID_MAX_CHARS}),
                     ],
                 )
             },
@@ -288,7 +287,7 @@ def openapi_document(
                 "get": operation(
                     "getImageRecord",
                     "One image's metadata, as the listing gives it (no pixels).",
-                    json_body(ref(ImageRecord, "serialization"), "The image's metadata."),
+                    json_body(ref(StoredImageBody, "serialization"), "The image's metadata."),
                     parameters=[image_id_parameter],
                 )
             },

@@ -14,15 +14,19 @@ MAX_IMAGE_ARG_CHARS = 50_000_000
 
 Prompt = Annotated[str, Field(description="What to draw.", max_length=32_000)]
 EditPrompt = Annotated[str, Field(description="The edit instruction.", max_length=32_000)]
+# The longest model id any face accepts (the MCP tools, REST and the OpenAI gateway).
+MODEL_ID_MAX_CHARS = 200
 Model = Annotated[
     str | None,
     Field(
         description="Any model id (new ones pass through). Ids and each provider's default: "
         "get_model_capabilities.",
-        max_length=200,
+        max_length=MODEL_ID_MAX_CHARS,
     ),
 ]
-ModelFilter = Annotated[str | None, Field(description="Report only this model.", max_length=200)]
+ModelFilter = Annotated[
+    str | None, Field(description="Report only this model.", max_length=MODEL_ID_MAX_CHARS)
+]
 Count = Annotated[int | None, Field(ge=1, le=10, description="Images wanted (default 1).")]
 Size = Annotated[
     SizeTier | None,
