@@ -111,14 +111,13 @@ def validation_lines(exc: ValidationError) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     """Read the settings, build the container, and serve on the chosen transport."""
     args = parse_args(argv)
-    if args.command != "check":
-        from entrypoints.allocator import keep_large_buffers
-
-        keep_large_buffers()  # before any thread starts: each thread's arena takes the settings
     if args.command == "check":
         from entrypoints.doctor import run_check
 
         raise SystemExit(run_check(load_settings()))
+    from entrypoints.allocator import keep_large_buffers
+
+    keep_large_buffers()  # before any thread starts: each thread's arena takes the settings
     if args.command == "worker":
         from entrypoints.mcp.worker import serve_worker
 

@@ -57,12 +57,13 @@ def decode(data: bytes, max_pixels: int | None) -> Image.Image | None:
     if layout is None:
         return None
     header, idat, (width, height, channels) = layout
+    rows_size = height * (1 + width * channels)  # a filter byte, then the row's samples
     try:
-        rows = deflate.zlib_decompress(idat, height * (1 + width * channels))
+        rows = deflate.zlib_decompress(idat, rows_size)
     except deflate.DeflateError:
         return None  # damaged, or more data than the header says: Pillow's verdict stands
     del idat
-    if len(rows) != height * (1 + width * channels):
+    if len(rows) != rows_size:
         return None
     png = _stored_png(header, rows, deflate.adler32, deflate.crc32)
     del rows
@@ -79,13 +80,11 @@ class _Spng:
 
     def __init__(self, library: ctypes.CDLL) -> None:
         pointer, size, number = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int
-        self._new = _function(library.spng_ctx_new, pointer, ctypes.c_int)
+        self._new = _function(library.spng_ctx_new, pointer, number)
         self._free = _function(library.spng_ctx_free, None, pointer)
         self._crc_action = _function(library.spng_set_crc_action, number, pointer, number, number)
-        self._buffer = _function(library.spng_set_png_buffer, ctypes.c_int, pointer, ctypes.c_char_p, size)
-        self._size = _function(
-            library.spng_decoded_image_size, ctypes.c_int, pointer, ctypes.c_int, ctypes.POINTER(size)
-        )
+        self._buffer = _function(library.spng_set_png_buffer, number, pointer, ctypes.c_char_p, size)
+        self._size = _function(library.spng_decoded_image_size, number, pointer, number, ctypes.POINTER(size))
         self._decode = _function(
             library.spng_decode_image, number, pointer, ctypes.c_void_p, size, number, number
         )
