@@ -1,6 +1,6 @@
 """The benchmarks' test images, PNGs that weigh what a vendor's do: a photo-like one that JPEG
-compresses well, and a high-detail one that it does not. Made once per process; only Pillow
-is needed, so the preview tests use them too.
+compresses well, a high-detail one that it does not, and that one cut out on transparency.
+Made once per process; only Pillow is needed, so the preview tests use them too.
 """
 
 from __future__ import annotations
@@ -8,6 +8,10 @@ from __future__ import annotations
 import functools
 import io
 import random
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 
 @functools.cache
@@ -19,10 +23,7 @@ def photo_like_png(width: int, height: int) -> bytes:
     """
     from PIL import Image, ImageDraw, ImageFilter
 
-    red = Image.linear_gradient("L").resize((width, height))
-    green = Image.radial_gradient("L").resize((width, height))
-    blue = Image.linear_gradient("L").rotate(90).resize((width, height))
-    base = Image.merge("RGB", (red, green, blue))
+    base = _gradients(width, height)
     shapes = Image.new("RGB", (width, height))
     draw = ImageDraw.Draw(shapes)
     for i in range(40):  # deterministic "objects" so every run encodes the same picture
@@ -31,10 +32,7 @@ def photo_like_png(width: int, height: int) -> bytes:
         draw.ellipse((x - r, y - r, x + r, y + r), fill=((i * 53) % 256, (i * 97) % 256, (i * 151) % 256))
     picture = Image.blend(base, shapes.filter(ImageFilter.GaussianBlur(6)), 0.45)
     noise = Image.effect_noise((width, height), 24).convert("RGB")
-    picture = Image.blend(picture, noise, 0.12)
-    out = io.BytesIO()
-    picture.save(out, format="PNG")
-    return out.getvalue()
+    return _png(Image.blend(picture, noise, 0.12))
 
 
 @functools.cache
@@ -49,14 +47,7 @@ def detailed_png(width: int, height: int) -> bytes:
     from PIL import Image, ImageDraw
 
     rng = random.Random(17)  # fixed seed: every run encodes the same picture
-    picture = Image.merge(
-        "RGB",
-        (
-            Image.linear_gradient("L").resize((width, height)),
-            Image.radial_gradient("L").resize((width, height)),
-            Image.linear_gradient("L").rotate(90).resize((width, height)),
-        ),
-    )
+    picture = _gradients(width, height)
     draw = ImageDraw.Draw(picture)
     for i in range(width * height * 3 // 200):  # dots and strokes a few pixels across
         x, y, r = rng.randrange(width), rng.randrange(height), rng.randint(1, 5)
@@ -66,22 +57,38 @@ def detailed_png(width: int, height: int) -> bytes:
         else:
             draw.ellipse((x - r, y - r, x + r, y + r), fill=colour)
     noise = Image.effect_noise((width, height), 24).convert("RGB")
-    picture = Image.blend(picture, noise, 0.07)
-    out = io.BytesIO()
-    picture.save(out, format="PNG")
-    return out.getvalue()
+    return _png(Image.blend(picture, noise, 0.07))
 
 
 @functools.cache
 def transparent_png(width: int, height: int) -> bytes:
     """An RGBA PNG as ``background: transparent`` gives: the high-detail picture cut out as a
-    soft-edged oval on a fully transparent background. Its preview is WebP with alpha."""
+    soft-edged oval on a fully transparent background. Its preview is drawn over a
+    checkerboard (or, with ``IMAGE_GEN_MCP_PREVIEW_ALPHA=webp``, kept as WebP's alpha)."""
     from PIL import Image, ImageDraw, ImageFilter
 
     picture = Image.open(io.BytesIO(detailed_png(width, height))).convert("RGBA")
     mask = Image.new("L", (width, height), 0)
     ImageDraw.Draw(mask).ellipse((width // 8, height // 10, width * 7 // 8, height * 9 // 10), fill=255)
     picture.putalpha(mask.filter(ImageFilter.GaussianBlur(4)))
+    return _png(picture)
+
+
+def _gradients(width: int, height: int) -> Image.Image:
+    """The smooth RGB base both pictures start from: two linear gradients and a radial one."""
+    from PIL import Image
+
+    return Image.merge(
+        "RGB",
+        (
+            Image.linear_gradient("L").resize((width, height)),
+            Image.radial_gradient("L").resize((width, height)),
+            Image.linear_gradient("L").rotate(90).resize((width, height)),
+        ),
+    )
+
+
+def _png(picture: Image.Image) -> bytes:
     out = io.BytesIO()
     picture.save(out, format="PNG")
     return out.getvalue()
