@@ -31,9 +31,6 @@ for _ in range(30):
 print(json.dumps({"tuned": tuned, "faults": resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before}))
 """
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mallopt is glibc's")
-
-
 def probe(**env: str) -> dict[str, object]:
     clean = {name: value for name, value in os.environ.items() if not name.startswith(("MALLOC_", "GLIBC_TUN"))}
     done = subprocess.run(  # noqa: S603 -- this interpreter and our own fixed probe code
